@@ -1,0 +1,48 @@
+/**
+ * `caiman-spikes` command line: parses argv (commander) and hands each command to its module
+ * in bin/commands/. Returns the process exit code: 0 ok, 1 failure, 2 bad input.
+ */
+import { Command, CommanderError } from 'commander';
+import { CaimanSpikesError } from '../lib/errors.js';
+import { registerFoopsi } from './commands/foopsi.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerRun } from './commands/run.js';
+
+/** Exit codes of the CLI. */
+const EXIT = { ok: 0, failure: 1, badInput: 2 } as const;
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('caiman-spikes')
+    .description('CaImAn spike extraction (constrained_foopsi) for Inscopix cell sets')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const setExit = (code: number) => {
+    exitCode = Math.max(exitCode, code);
+  };
+  registerRun(program, setExit);
+  registerInspect(program, setExit);
+  registerFoopsi(program, setExit);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+        return EXIT.ok;
+      if (err.code === 'commander.help') return EXIT.ok;
+      return EXIT.badInput;
+    }
+    if (err instanceof CaimanSpikesError) {
+      process.stderr.write(`caiman-spikes: ${err.message}\n`);
+      return EXIT.badInput;
+    }
+    process.stderr.write(
+      `caiman-spikes: internal error: ${(err as Error)?.stack ?? String(err)}\n`,
+    );
+    return EXIT.failure;
+  }
+  return exitCode;
+}
+
+export { EXIT, main };
