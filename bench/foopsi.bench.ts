@@ -1,0 +1,112 @@
+/**
+ * `npm run bench:foopsi`: per-trace time of `constrainedFoopsi` with everything estimated
+ * (IDEAS defaults) on the anchor's benchmark traces (CaImAn's generator: AR(1) g = 0.95 or
+ * AR(2) g = (1.7, −0.71), sn 0.3, baseline 10, 0.5/30 spikes per frame), next to CaImAn's
+ * medians from ../shared/docs/deconvolution-performance-anchor.md.
+ *
+ * Baseline measured in the same run: one O(T) float64 pass over the same trace (sum of
+ * squares), so "× scan" says how many memory passes a deconvolution costs on this machine.
+ * Goals (issue 3): p = 1 ≥ 5× and p = 2 ≥ 20× faster than CaImAn per trace.
+ * The 'cvxpy' method (issue 6) is timed at 2 000 and 36 000 frames for each solver family.
+ */
+import { performance } from 'node:perf_hooks';
+import { constrainedFoopsi } from '../lib/deconvolution/constrainedFoopsi.js';
+import { genBenchTraces } from '../test/helpers/genData.js';
+
+/** CaImAn per-trace medians (s), anchor doc table. */
+const CAIMAN_MEDIAN_S: Record<string, number> = {
+  'p1 T2000': 0.001,
+  'p1 T36000': 0.0246,
+  'p1 T100000': 0.0858,
+  'p2 T2000': 0.0181,
+  'p2 T36000': 0.2492,
+  'p2 T100000': 0.7481,
+};
+const GOAL: Record<number, number> = { 1: 5, 2: 20 };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The same-run baseline: one float64 pass over the trace. */
+function scan(trace: Float32Array): number {
+  let acc = 0;
+  for (let t = 0; t < trace.length; t++) acc += trace[t] * trace[t];
+  return acc;
+}
+
+function timeEach(traces: Float32Array[], fn: (y: Float32Array) => unknown): number[] {
+  fn(traces[0]); // warm-up (JIT)
+  return traces.map((y) => {
+    const t0 = performance.now();
+    fn(y);
+    return (performance.now() - t0) / 1000;
+  });
+}
+
+const rows: string[][] = [];
+let sink = 0;
+for (const p of [1, 2] as const) {
+  for (const [T, n] of [
+    [2000, 200],
+    [36000, 20],
+    [100000, 6],
+  ] as const) {
+    const traces = genBenchTraces(p, n, T);
+    const scanS = median(timeEach(traces, (y) => (sink += scan(y))));
+    const foopsiS = timeEach(traces, (y) => constrainedFoopsi(y, { p }));
+    const med = median(foopsiS);
+    const caiman = CAIMAN_MEDIAN_S[`p${p} T${T}`];
+    const speedup = caiman / med;
+    rows.push([
+      `p=${p}`,
+      `${n}×${T}`,
+      (med * 1000).toFixed(3),
+      (caiman * 1000).toFixed(1),
+      `${speedup.toFixed(1)}×`,
+      speedup >= GOAL[p] ? `ok (≥${GOAL[p]}×)` : `MISSED (<${GOAL[p]}×)`,
+      `${(med / scanS).toFixed(0)}× scan`,
+    ]);
+  }
+}
+printTable(
+  ['order', 'traces', 'ms/trace', 'CaImAn ms', 'speed-up', 'goal', 'vs same-run scan'],
+  rows,
+);
+
+const cvxRows: string[][] = [];
+for (const T of [2000, 36000]) {
+  const traces = genBenchTraces(1, T === 2000 ? 5 : 2, T);
+  for (const solvers of ['ECOS,SCS', 'SCS,ECOS']) {
+    let times: number[];
+    try {
+      times = timeEach(traces, (y) =>
+        constrainedFoopsi(y, { p: 1, method_deconvolution: 'cvxpy', solvers }),
+      );
+    } catch (err) {
+      cvxRows.push([solvers.split(',')[0], `${T}`, `failed: ${(err as Error).message}`, '']);
+      continue;
+    }
+    const med = median(times);
+    const goal =
+      solvers.startsWith('ECOS') && T === 36000
+        ? med < 0.5
+          ? 'ok (<0.5 s)'
+          : 'MISSED (≥0.5 s)'
+        : '';
+    cvxRows.push([solvers.split(',')[0], `${T}`, (med * 1000).toFixed(1), goal]);
+  }
+}
+console.log('\ncvxpy method (p = 1, everything estimated):');
+printTable(['solver', 'frames', 'ms/trace', 'goal'], cvxRows);
+if (sink === 0) console.log('');
+
+function printTable(header: string[], body: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of body) console.log(line(r));
+}

@@ -1,0 +1,390 @@
+/**
+ * `constrainedFoopsi`: the single entry point of the engine, CaImAn's `constrained_foopsi`
+ * (deconvolution-algorithms.md §1). Given a fluorescence trace y it returns
+ * (c, bl, c1, g, sn, sp, lam) such that, for AR(p) calcium,
+ *
+ *   s_t = c_t − Σ_{i≤p} g_i·c_{t−i} ≥ 0,  y ≈ c + bl + c1·κᵗ + noise(sn),
+ *
+ * with λ (lam) the sparsity weight chosen so that ‖y − c − bl‖² ≈ sn²·T (AR(1)).
+ *
+ * Control flow (§1): validate → estimate the missing sn / g (§2, §3) → dispatch on p and the
+ * method (p = 0 passthrough; OASIS AR(1) §5 / AR(2) §6; the convex 'cvxpy' problem §7) →
+ * remove the initial transient c1·κᵗ from c (oasis only).
+ *
+ * Beyond CaImAn: NaN samples (Inscopix writes NaN at dropped, cropped and blank frames) are
+ * gaps. sn and g are estimated on the valid samples, the solvers give gap frames weight 0,
+ * and the result has NaN in `c` and 0 in `sp` there. A trace without NaN takes exactly
+ * CaImAn's path.
+ */
+import { DeconvolutionError, InvalidParameterError } from '../errors.js';
+import { estimateParameters, validSamples } from './arEstimation.js';
+import { cvxpyFoopsi } from './cvx/cvxpyFoopsi.js';
+import { constrainedOasisAr1 } from './oasisAr1.js';
+import { constrainedOasisAr2 } from './oasisAr2.js';
+import {
+  type ConicSolverName,
+  DEFAULT_FOOPSI_PARAMS,
+  type FoopsiParams,
+  type FoopsiResult,
+  type Trace,
+} from './types.js';
+
+const NOISE_METHODS = ['mean', 'median', 'logmexp'] as const;
+const CONIC_SOLVERS: readonly ConicSolverName[] = ['ECOS', 'SCS', 'CVXOPT'];
+
+/**
+ * Deconvolves one fluorescence trace.
+ *
+ * @param trace - the trace; a Float32Array takes CaImAn's float32 code paths (as IDEAS reads
+ *   cell sets), a Float64Array the float64 ones. NaN samples are gaps.
+ * @param params - keyword arguments of `constrained_foopsi` (null = 'auto'); missing keys
+ *   take the IDEAS tool's defaults ({@link DEFAULT_FOOPSI_PARAMS}).
+ * @throws InvalidParameterError for a parameter outside its valid range,
+ *   DeconvolutionError where the trace cannot be deconvolved (CaImAn raises there too).
+ */
+function constrainedFoopsi(trace: Trace, params: Partial<FoopsiParams> = {}): FoopsiResult {
+  const P = { ...DEFAULT_FOOPSI_PARAMS, ...params };
+  const p = validateOrder(P.p, P.method_deconvolution);
+  validateCommon(P);
+  const T = trace.length;
+  if (T === 0)
+    throw new DeconvolutionError('the trace is empty: nothing to deconvolve', 'EmptyTrace');
+
+  // Gaps: NaN frames get weight 0 in the solvers; estimation sees only the valid samples (§beyond CaImAn).
+  const weights = gapWeights(trace);
+  const observed = weights === null ? trace : validSamples(trace);
+  if (observed.length === 0) {
+    throw new DeconvolutionError(
+      `all ${T} samples of the trace are NaN: nothing to deconvolve`,
+      'EmptyTrace',
+    );
+  }
+
+  // §1 step 2: estimate whichever of sn and g is missing, before any method check.
+  let g: Float64Array | null = P.g === null ? null : Float64Array.from(P.g);
+  let sn = P.sn;
+  if (g === null || sn === null) {
+    const est = estimateParameters(
+      observed,
+      p,
+      sn,
+      P.g,
+      P.noise_range,
+      P.noise_method,
+      P.lags,
+      P.fudge_factor,
+    );
+    if (g === null) g = est.g;
+    if (sn === null) sn = est.sn;
+  }
+  if (g === null || sn === null)
+    throw new DeconvolutionError('parameter estimation returned nothing');
+
+  if (p === 0) return passthrough(trace, sn, weights);
+  if (P.method_deconvolution === 'cvxpy') return solveCvx(trace, g, sn, P, weights);
+  return p === 1 ? solveAr1(trace, g, sn, P, weights) : solveAr2(trace, g, sn, P, weights);
+}
+
+/** p = 0 (§1 step 3): no deconvolution, c = sp = max(y, 0). */
+function passthrough(trace: Trace, sn: number, weights: Uint8Array | null): FoopsiResult {
+  const T = trace.length;
+  const c = new Float64Array(T);
+  const sp = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    const y = trace[t];
+    if (weights !== null && weights[t] === 0) {
+      c[t] = Number.NaN;
+      continue;
+    }
+    c[t] = Math.max(y, 0);
+    sp[t] = c[t];
+  }
+  return { c, bl: 0, c1: 0, g: [0], sn, sp, lam: null };
+}
+
+/** OASIS AR(1) (§1 step 4, §5). */
+function solveAr1(
+  trace: Trace,
+  g: Float64Array,
+  sn: number,
+  P: FoopsiParams,
+  weights: Uint8Array | null,
+): FoopsiResult {
+  if (P.g !== null && P.g.length > 1) {
+    // CaImAn silently uses g[0] alone, which for an AR(2) list such as [1.7, −0.71] explodes into NaN.
+    throw new InvalidParameterError(
+      'g',
+      P.g,
+      'one AR coefficient for p = 1 (two are given; use p = 2)',
+    );
+  }
+  const optimizeB = P.bl === null;
+  const y32 = float32Data(trace, P.bl, weights);
+  const g1 = Math.fround(g[0]);
+  const res = constrainedOasisAr1(y32, g1, sn, {
+    optimizeB,
+    bNonneg: P.bas_nonneg,
+    optimizeG: optimizeB ? optimizeGCount(P.optimize_g) : 0,
+    penalty: P.s_min === null ? 1 : 0,
+    sMin: P.s_min ?? 0,
+    weights,
+  });
+  assertFinite(res.c, res.s, weights, [g1]);
+  const c1 = removeInitialTransient(res.c, res.g, true);
+  finishGaps(res.c, res.s, weights);
+  return {
+    c: res.c,
+    bl: optimizeB ? res.b : (P.bl as number),
+    c1,
+    g: [res.g],
+    sn,
+    sp: res.s,
+    lam: res.lam,
+  };
+}
+
+/** OASIS AR(2) (§1 step 4, §6). */
+function solveAr2(
+  trace: Trace,
+  g: Float64Array,
+  sn: number,
+  P: FoopsiParams,
+  weights: Uint8Array | null,
+): FoopsiResult {
+  if (g.length < 2) {
+    throw new InvalidParameterError('g', Array.from(g), 'two AR coefficients (g1,g2) for p = 2');
+  }
+  const optimizeB = P.bl === null;
+  const y32 = float32Data(trace, P.bl, weights);
+  const res = constrainedOasisAr2(y32, [g[0], g[1]], sn, {
+    optimizeB,
+    bNonneg: P.bas_nonneg,
+    optimizeG: optimizeB ? optimizeGCount(P.optimize_g) : 0,
+    penalty: P.s_min === null ? 1 : 0,
+    sMin: P.s_min,
+    weights,
+  });
+  assertFinite(res.c, res.s, weights, res.g);
+  const c1 = removeInitialTransient(res.c, res.d, false);
+  finishGaps(res.c, res.s, weights);
+  return {
+    c: res.c,
+    bl: optimizeB ? res.b : (P.bl as number),
+    c1,
+    g: [res.g[0], res.g[1]],
+    sn,
+    sp: res.s,
+    lam: res.lam,
+  };
+}
+
+/** The convex formulation (§7), with the primary and fallback conic solvers. */
+function solveCvx(
+  trace: Trace,
+  g: Float64Array,
+  sn: number,
+  P: FoopsiParams,
+  weights: Uint8Array | null,
+): FoopsiResult {
+  if (weights !== null) {
+    throw new DeconvolutionError(
+      "method_deconvolution 'cvxpy' does not support NaN (dropped, cropped or blank) frames; use 'oasis'",
+      'GapsUnsupported',
+    );
+  }
+  const y = Float64Array.from(trace);
+  const res = cvxpyFoopsi(y, g, sn, {
+    bl: P.bl,
+    c1: P.c1,
+    basNonneg: P.bas_nonneg,
+    solvers: parseSolvers(P.solvers),
+  });
+  return { c: res.c, bl: res.bl, c1: res.c1, g: Array.from(g), sn, sp: res.sp, lam: null };
+}
+
+/**
+ * fl32(y) or fl32(y − bl) (§1 step 4: the subtraction happens in the input dtype; numpy
+ * casts the Python scalar to float32 for a float32 array). Gap frames become 0.
+ */
+function float32Data(trace: Trace, bl: number | null, weights: Uint8Array | null): Float32Array {
+  const T = trace.length;
+  const out = new Float32Array(T);
+  const isF32 = trace instanceof Float32Array;
+  const b = bl === null ? 0 : isF32 ? Math.fround(bl) : bl;
+  for (let t = 0; t < T; t++) {
+    if (weights !== null && weights[t] === 0) continue;
+    out[t] = isF32 ? Math.fround(trace[t] - b) : trace[t] - b;
+  }
+  return out;
+}
+
+/**
+ * c1 = c[0]; c_t ← c_t − c1·κᵗ with κᵗ in float64 (§1 step 4, "c1 removal"). The AR(1) solver's
+ * c is float32 in CaImAn, so the difference is rounded to float32 there; AR(2)'s c is float64.
+ * Returns c1.
+ */
+function removeInitialTransient(c: Float64Array, kappa: number, float32: boolean): number {
+  const c1 = c[0];
+  if (c1 === 0) return 0;
+  let kt = 1;
+  for (let t = 0; t < c.length; t++) {
+    const v = c[t] - c1 * kt;
+    c[t] = float32 ? Math.fround(v) : v;
+    kt *= kappa;
+  }
+  return c1;
+}
+
+/**
+ * A kernel that does not decay (g ≥ 1, or p = 1 handed an AR(2) list such as [1.7, −0.71],
+ * of which CaImAn uses only 1.7) overflows, and CaImAn returns NaN garbage. We stop with an
+ * error that names g instead of handing NaN to the user.
+ */
+function assertFinite(
+  c: Float64Array,
+  s: Float64Array,
+  weights: Uint8Array | null,
+  g: ArrayLike<number>,
+): void {
+  for (let t = 0; t < c.length; t++) {
+    if (weights !== null && weights[t] === 0) continue;
+    if (!Number.isFinite(c[t]) || !Number.isFinite(s[t])) {
+      throw new DeconvolutionError(
+        `the deconvolution diverged at frame ${t} (non-finite calcium): g = [${Array.from(g).join(', ')}] ` +
+          'is not a decaying AR kernel; expected AR roots in (0, 1), e.g. g < 1 for p = 1',
+        'Diverged',
+      );
+    }
+  }
+}
+
+/** Gap frames: NaN in c, 0 in sp. */
+function finishGaps(c: Float64Array, sp: Float64Array, weights: Uint8Array | null): void {
+  if (weights === null) return;
+  for (let t = 0; t < c.length; t++) {
+    if (weights[t] === 0) {
+      c[t] = Number.NaN;
+      sp[t] = 0;
+    }
+  }
+}
+
+/** 1 per observed frame, 0 per NaN frame; null when the trace has no NaN. */
+function gapWeights(trace: Trace): Uint8Array | null {
+  let weights: Uint8Array | null = null;
+  for (let t = 0; t < trace.length; t++) {
+    if (Number.isNaN(trace[t])) {
+      if (weights === null) weights = new Uint8Array(trace.length).fill(1);
+      weights[t] = 0;
+    }
+  }
+  return weights;
+}
+
+function validateOrder(p: number | null, method: string): number {
+  if (p === null || p === undefined) {
+    throw new InvalidParameterError(
+      'p',
+      p,
+      'the AR order: 0, 1 or 2 (CaImAn: "You must specify the value of p")',
+    );
+  }
+  if (!Number.isInteger(p) || p < 0) throw new InvalidParameterError('p', p, 'an integer ≥ 0');
+  if (method !== 'oasis' && method !== 'cvxpy') {
+    if (method === 'cvx') {
+      throw new InvalidParameterError(
+        'method_deconvolution',
+        method,
+        "'oasis' or 'cvxpy' ('cvx' needs the picos package, which CaImAn does not install)",
+      );
+    }
+    throw new InvalidParameterError('method_deconvolution', method, "'oasis' or 'cvxpy'");
+  }
+  if (method === 'oasis' && p > 2) {
+    throw new InvalidParameterError(
+      'p',
+      p,
+      "0, 1 or 2 with method 'oasis' (OASIS implements AR(1) and AR(2) only)",
+    );
+  }
+  return p;
+}
+
+function validateCommon(P: FoopsiParams): void {
+  if (!(NOISE_METHODS as readonly string[]).includes(P.noise_method)) {
+    throw new InvalidParameterError(
+      'noise_method',
+      P.noise_method,
+      "'mean', 'median' or 'logmexp'",
+    );
+  }
+  if (!Array.isArray(P.noise_range) || P.noise_range.length !== 2) {
+    throw new InvalidParameterError(
+      'noise_range',
+      P.noise_range,
+      'two frequencies [lo, hi] in cycles per sample',
+    );
+  }
+  if (!Number.isInteger(P.lags) || P.lags < 0)
+    throw new InvalidParameterError('lags', P.lags, 'an integer ≥ 0');
+  if (!Number.isFinite(P.fudge_factor)) {
+    throw new InvalidParameterError(
+      'fudge_factor',
+      P.fudge_factor,
+      'a finite number, typically in (0, 1]',
+    );
+  }
+  if (
+    P.g !== null &&
+    (!Array.isArray(P.g) || P.g.length === 0 || P.g.some((x) => !Number.isFinite(x)))
+  ) {
+    throw new InvalidParameterError(
+      'g',
+      P.g,
+      'null (estimate) or a non-empty list of finite AR coefficients',
+    );
+  }
+  if (P.sn !== null && !(Number.isFinite(P.sn) && P.sn >= 0)) {
+    throw new InvalidParameterError('sn', P.sn, 'null (estimate) or a finite noise level ≥ 0');
+  }
+  if (P.bl !== null && !Number.isFinite(P.bl))
+    throw new InvalidParameterError('bl', P.bl, 'null (estimate) or a finite baseline');
+  if (P.s_min !== null && !Number.isFinite(P.s_min))
+    throw new InvalidParameterError('s_min', P.s_min, 'null or a finite number');
+}
+
+/** optimize_g is a count of events (true = 1, as CaImAn reads a Python bool). */
+function optimizeGCount(v: number | boolean): number {
+  if (v === true) return 1;
+  if (v === false || v === null || v === undefined) return 0;
+  if (!Number.isInteger(v) || v < 0)
+    throw new InvalidParameterError('optimize_g', v, 'false/true or a count of events ≥ 0');
+  return v;
+}
+
+/** 'ECOS,SCS' or ['ECOS','SCS'] → [primary, fallback] (the original tool never split the string). */
+function parseSolvers(solvers: string | string[] | null): [ConicSolverName, ConicSolverName] {
+  const names =
+    solvers === null ? ['ECOS', 'SCS'] : typeof solvers === 'string' ? solvers.split(',') : solvers;
+  const list = names.map((s) => String(s).trim().toUpperCase()).filter((s) => s.length > 0);
+  for (const s of list) {
+    if (!(CONIC_SOLVERS as readonly string[]).includes(s)) {
+      throw new InvalidParameterError(
+        'solvers',
+        solvers,
+        "solver names among 'ECOS', 'SCS', 'CVXOPT' (e.g. 'ECOS,SCS')",
+      );
+    }
+  }
+  if (list.length === 0 || list.length > 2) {
+    throw new InvalidParameterError(
+      'solvers',
+      solvers,
+      "one or two solver names, primary first (e.g. 'ECOS,SCS')",
+    );
+  }
+  const primary = list[0] as ConicSolverName;
+  return [primary, (list[1] ?? (primary === 'SCS' ? 'ECOS' : 'SCS')) as ConicSolverName];
+}
+
+export { constrainedFoopsi, parseSolvers };

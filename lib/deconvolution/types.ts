@@ -1,0 +1,88 @@
+/**
+ * Types of the deconvolution engine (CaImAn `constrained_foopsi`), with the parameter names
+ * of the tool. See ../shared/docs/deconvolution-algorithms.md §1 for the control flow.
+ */
+
+/** How the high-frequency PSD is averaged into sn (§2 step 3). */
+type NoiseMethod = 'mean' | 'median' | 'logmexp';
+
+/** Deconvolution method. 'oasis' (default) or the convex 'cvxpy' formulation (§7). */
+type DeconvolutionMethod = 'oasis' | 'cvxpy';
+
+/** Conic solver names accepted by `solvers` for method 'cvxpy'. */
+type ConicSolverName = 'ECOS' | 'SCS' | 'CVXOPT';
+
+/**
+ * Keyword arguments of `constrained_foopsi`, exactly as the golden cases pass them
+ * ('auto' = null). Types are loose on purpose: invalid values are rejected with a clear
+ * error inside `constrainedFoopsi`, as CaImAn would fail.
+ */
+interface FoopsiParams {
+  /** Fixed baseline, or null to estimate it. */
+  bl: number | null;
+  /** Initial calcium (used by 'cvxpy' only; oasis ignores it as CaImAn does). */
+  c1: number | null;
+  /** AR coefficients (g1[, g2]) or null to estimate them. */
+  g: number[] | null;
+  /** Noise standard deviation, or null to estimate it. */
+  sn: number | null;
+  /** AR order (0, 1 or 2; null raises as in CaImAn). */
+  p: number | null;
+  method_deconvolution: string;
+  bas_nonneg: boolean;
+  /** PSD band [lo, hi] in cycles per sample, both exclusive. */
+  noise_range: [number, number];
+  noise_method: string;
+  /** Extra autocovariance lags for the AR estimate. */
+  lags: number;
+  /** Shrinkage of the estimated AR roots. */
+  fudge_factor: number;
+  /** 'ECOS,SCS' or ['ECOS','SCS']: primary and fallback conic solver for 'cvxpy'. */
+  solvers: string | string[] | null;
+  /** Number of isolated events used to refine g (true = 1, false = 0). */
+  optimize_g: number | boolean;
+  /** null = L1 penalty; 0 = automatic L0 threshold; > 0 minimum spike; < 0 |s_min|·sn·√(1−g). */
+  s_min: number | null;
+}
+
+/** The IDEAS tool's defaults (which differ from CaImAn's in fudge_factor). */
+const DEFAULT_FOOPSI_PARAMS: FoopsiParams = {
+  bl: null,
+  c1: null,
+  g: null,
+  sn: null,
+  p: 1,
+  method_deconvolution: 'oasis',
+  bas_nonneg: true,
+  noise_range: [0.25, 0.5],
+  noise_method: 'logmexp',
+  lags: 5,
+  fudge_factor: 0.96,
+  solvers: 'ECOS,SCS',
+  optimize_g: 0,
+  s_min: null,
+};
+
+/** Result of `constrainedFoopsi`: CaImAn's tuple (c, bl, c1, g, sn, sp, lam). */
+interface FoopsiResult {
+  /** Denoised calcium, without baseline and with the initial transient c1·κᵗ removed. NaN at NaN input frames. */
+  c: Float64Array;
+  /** Baseline (estimated or given). */
+  bl: number;
+  /** Initial calcium removed from c. */
+  c1: number;
+  /** AR coefficients as used (float32-rounded for p = 1 oasis). */
+  g: number[];
+  /** Noise level (estimated or given). */
+  sn: number;
+  /** Deconvolved activity s_t = c_t − Σ g_i c_{t−i}; 0 at NaN input frames. */
+  sp: Float64Array;
+  /** Sparsity multiplier λ (null for p = 0 and 'cvxpy'). */
+  lam: number | null;
+}
+
+/** A trace as handed to the engine; Float32Array means CaImAn's float32 code paths. */
+type Trace = Float32Array | Float64Array;
+
+export type { ConicSolverName, DeconvolutionMethod, FoopsiParams, FoopsiResult, NoiseMethod, Trace };
+export { DEFAULT_FOOPSI_PARAMS };
