@@ -16,6 +16,10 @@ interface ByteSource {
 
 /** Sequential write-only bytes. Outputs appear whole on `close` or not at all (`abort`). */
 interface ByteSink {
+  /**
+   * Appends `chunk`. Writers may reuse the chunk's memory once the promise resolves, so a sink
+   * that keeps it (e.g. buffering an S3 multipart part) must copy it before resolving.
+   */
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
   abort(): Promise<void>;
