@@ -9,9 +9,9 @@
  *
  * with b′ ≥ 0 when the baseline is non-negative and g′ ∈ [0.001, 0.999], by a few iterations of a
  * projected quasi-Newton method (L-BFGS-B-like: BFGS inverse Hessian, projection on the box,
- * backtracking line search, 2-point finite-difference gradient). CaImAn evaluates this in
- * float32, which makes its finite-difference gradient mostly rounding noise; the port evaluates
- * in float64 and is only expected to be plausible, not equal (§5.3 last paragraph).
+ * backtracking line search, 2-point finite-difference gradient). Like CaImAn, the objective is
+ * evaluated in float32, which makes the finite-difference gradient mostly rounding noise; results
+ * are only expected to be plausible, not equal (§5.3 last paragraph).
  */
 import type { Ar1State } from './oasisAr1.js';
 
@@ -33,29 +33,37 @@ interface Segments {
   isLast: Uint8Array;
 }
 
-/** Σ_pools ‖α·q − (y_seg − b′)‖² at (b′, g′) (§5.3 step 2), in float64. */
+/**
+ * Σ_pools ‖α·q − (y_seg − b′)‖² at (b′, g′) (§5.3 step 2), evaluated in float32 as CaImAn does:
+ * y − b′, q_k = fl32(exp(k·ln g′)), the dot products and the sum of squares all round to
+ * float32. This matters: with the 1e-8 finite-difference step of §5.3 step 3, a float32
+ * objective does not see a step in b′ ≈ 10 at all, so CaImAn's optimiser mostly keeps (b, g),
+ * where a float64 objective would follow the model far from the noise-constrained solution.
+ */
 function objective(S: Ar1State, seg: Segments, lam: number, b: number, g: number): number {
   const { y, m } = S;
+  const f = Math.fround;
   const lnG = Math.log(g);
+  const b32 = f(b);
+  const lam32 = f(lam);
+  const oneMinusG2 = f(1 - f(g * g));
   let total = 0;
   for (let i = 0; i < seg.start.length; i++) {
     const t0 = seg.start[i];
     const l = seg.len[i];
     let qy = 0;
-    let qq = 0;
     for (let k = 0; k < l; k++) {
       if (m !== null && m[t0 + k] === 0) continue;
-      const q = Math.exp(lnG * k);
-      qy += q * (y[t0 + k] - b);
-      qq += q * q;
+      qy = f(qy + f(f(Math.exp(lnG * k)) * f(y[t0 + k] - b32)));
     }
-    const gl = Math.exp(lnG * l);
-    const pen = seg.isLast[i] === 1 ? lam : lam * (1 - gl);
-    const alpha = qq === 0 ? 0 : (qy - pen) / qq;
+    const gl = f(Math.exp(lnG * l));
+    const pen = seg.isLast[i] === 1 ? lam32 : f(lam32 * f(1 - gl));
+    const denom = f(1 - f(gl * gl));
+    const alpha = denom === 0 ? 0 : f(f(f(qy - pen) * oneMinusG2) / denom);
     for (let k = 0; k < l; k++) {
       if (m !== null && m[t0 + k] === 0) continue;
-      const r = alpha * Math.exp(lnG * k) - (y[t0 + k] - b);
-      total += r * r;
+      const r = f(f(alpha * f(Math.exp(lnG * k))) - f(y[t0 + k] - b32));
+      total = f(total + f(r * r));
     }
   }
   return total;
