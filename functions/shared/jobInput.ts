@@ -1,0 +1,127 @@
+/**
+ * The execution input of the workflow (README "Starting a run") and where a run keeps its
+ * objects in the data bucket:
+ * - `inputs/…` input cell sets (read only), `jobs/NAME.json` job files (read only);
+ * - `work/<execution>/…` intermediates (plan, items, chunk parts, results; expired by lifecycle);
+ * - `outputs/…` results; a run is complete only when its `manifest.json` exists.
+ *
+ * Execution input, one of:
+ * - inline job `{ inputs: ["inputs/a.isxd", …], params?, options?, outputPrefix?, account? }`;
+ * - job file   `{ jobFile: { key: "jobs/NAME.json", versionId? }, account? }` (the file holds an
+ *   inline job; this is what an upload to jobs/ starts).
+ */
+import { z } from 'zod';
+import { InvalidInputError } from '../../lib/errors.js';
+import { getJson } from './s3.js';
+
+const PREFIX = { inputs: 'inputs/', jobs: 'jobs/', work: 'work/', outputs: 'outputs/' } as const;
+
+const inlineJob = z.strictObject({
+  inputs: z.array(z.string().min(1)).min(1).max(10_000),
+  params: z.record(z.string(), z.unknown()).optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+  outputPrefix: z.string().min(1).optional(),
+  account: z.string().min(1).max(128).optional(),
+  source: z.record(z.string(), z.unknown()).optional(),
+});
+const jobFileRef = z.strictObject({
+  jobFile: z.strictObject({ key: z.string().min(1), versionId: z.string().optional() }),
+  account: z.string().min(1).max(128).optional(),
+});
+
+/** A job with every default applied. */
+interface ResolvedJob {
+  inputs: string[];
+  params: Record<string, unknown>;
+  options: Record<string, unknown>;
+  outputPrefix: string;
+  account: string;
+}
+
+/** Where one execution keeps its intermediates. */
+function workKeys(executionName: string) {
+  const root = `${PREFIX.work}${executionName}/`;
+  return {
+    root,
+    plan: `${root}plan.json`,
+    items: `${root}items.json`,
+    files: `${root}files.json`,
+    part: (kind: 'cellset' | 'events', file: number, chunk: number) =>
+      `${root}parts/${file}/${chunk}.${kind}`,
+    chunkResult: (file: number, chunk: number) => `${root}chunks/${file}/${chunk}.json`,
+    fileOutputs: (file: number) => `${root}files/${file}.json`,
+    errors: `${root}errors/`,
+    error: (label: string) => `${root}errors/${label}.json`,
+  };
+}
+
+function issues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+function checkKey(key: string, what: string, prefix: string, suffix?: RegExp): void {
+  if (!key.startsWith(prefix) || key.includes('..') || key.includes('//')) {
+    throw new InvalidInputError(`${what} "${key}" must be a key under ${prefix}`, 'BadKey');
+  }
+  if (suffix && !suffix.test(key)) {
+    throw new InvalidInputError(`${what} "${key}" must end with ${suffix.source}`, 'BadKey');
+  }
+}
+
+/**
+ * Validates the execution input (reading the job file if given) and applies the defaults:
+ * output prefix `outputs/<execution name>/`, account = the AWS account of the execution.
+ * @param raw - the execution input
+ * @param ctx - the data bucket and the execution (name and ARN)
+ */
+async function resolveJob(
+  raw: unknown,
+  ctx: { bucket: string; executionName: string; executionId: string },
+): Promise<ResolvedJob> {
+  let job: z.infer<typeof inlineJob>;
+  let account: string | undefined;
+  const ref = jobFileRef.safeParse(raw);
+  if (ref.success) {
+    const key = ref.data.jobFile.key;
+    checkKey(key, 'job file', PREFIX.jobs, /\.json$/);
+    const body = await getJson(ctx.bucket, key);
+    if (body === null)
+      throw new InvalidInputError(`job file ${key} does not exist`, 'MissingInput');
+    const parsed = inlineJob.safeParse(body);
+    if (!parsed.success) {
+      throw new InvalidInputError(`job file ${key} is invalid: ${issues(parsed.error)}`, 'BadJob');
+    }
+    job = parsed.data;
+    account = ref.data.account ?? job.account;
+  } else {
+    const parsed = inlineJob.safeParse(raw);
+    if (!parsed.success) {
+      throw new InvalidInputError(
+        `execution input is invalid: ${issues(parsed.error)}; expected {"inputs": ["inputs/….isxd"], "params"?, "options"?, "outputPrefix"?} or {"jobFile": {"key": "jobs/….json"}}`,
+        'BadJob',
+      );
+    }
+    job = parsed.data;
+    account = job.account;
+  }
+  for (const [i, k] of job.inputs.entries()) checkKey(k, `inputs[${i}]`, PREFIX.inputs, /\.isxd$/i);
+  const outputPrefix = job.outputPrefix ?? `${PREFIX.outputs}${ctx.executionName}/`;
+  checkKey(outputPrefix, 'outputPrefix', PREFIX.outputs, /\/$/);
+  return {
+    inputs: job.inputs,
+    params: job.params ?? {},
+    options: job.options ?? {},
+    outputPrefix,
+    account: account ?? ctx.executionId.split(':')[4] ?? 'unknown',
+  };
+}
+
+/** The data bucket (set by the stack on every function). */
+function dataBucket(): string {
+  const name = process.env.DATA_BUCKET;
+  if (!name) throw new InvalidInputError('environment variable DATA_BUCKET is not set', 'Config');
+  return name;
+}
+
+export type { ResolvedJob };
+export { dataBucket, PREFIX, resolveJob, workKeys };

@@ -1,0 +1,259 @@
+/**
+ * The workflow: Plan job → Deconvolve chunks (Distributed Map, items read from S3) → Assemble
+ * files (Distributed Map, one item per file) → Finalize job, with a Catch on each of them to
+ * Record failure → Fail. JSONPath only. State payloads carry keys and counts, never trace data;
+ * Map results go to S3 (ResultWriterV2) and are discarded from the state.
+ *
+ * Sizing (deconvolution-performance-anchor.md, CaImAn on one core): p = 2 costs about 7.5 µs per
+ * frame, p = 1 under 1 µs. Plan cuts chunks at 64 MiB of trace+footprint input (≤ 16 M samples,
+ * ≈ 2 min at p = 2), so the 15-minute chunk timeout keeps a 7× margin; 1769 MB gives one full
+ * vCPU, and a chunk streams one cell at a time, so memory stays far below it.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { DATA_PREFIXES, type DataBuckets } from './DataBuckets.js';
+import { type HandlerName, SpikeFunction } from './SpikeFunction.js';
+import type { UsageTable } from './UsageTable.js';
+
+/** State names (they also key local overrides in the e2e harness). */
+const STATE = {
+  plan: 'Plan job',
+  chunks: 'Deconvolve chunks',
+  chunk: 'Deconvolve chunk',
+  files: 'Assemble files',
+  file: 'Assemble file',
+  finalize: 'Finalize job',
+  failure: 'Record failure',
+  failed: 'Job failed',
+  succeeded: 'Job succeeded',
+} as const;
+
+/** Errors worth retrying inside a Map item (throttling and transient S3/SDK failures). */
+const TRANSIENT_ERRORS = [
+  'Lambda.TooManyRequestsException',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'TimeoutError',
+];
+
+/** A chunk holds at most this many cells … */
+const CHUNK_MAX_CELLS = 2000;
+/** … and reads at most this many input bytes (≈ 2 min at p = 2, see the sizing above). */
+const CHUNK_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Prefix of the Distributed Map result files. */
+const MAP_RESULTS_PREFIX = `${DATA_PREFIXES.work}map-results/`;
+
+/**
+ * ResultWriterV2 whose grant is limited to its prefix of the data bucket (the stock class grants
+ * s3:PutObject/GetObject on "*" when the bucket is given as a path).
+ */
+class PrefixResultWriter extends sfn.ResultWriterV2 {
+  constructor(
+    private readonly buckets: DataBuckets,
+    prefix: string,
+  ) {
+    super({ bucketNamePath: sfn.JsonPath.stringAt('$.bucket'), prefix });
+  }
+
+  override providePolicyStatements(): iam.PolicyStatement[] {
+    return [
+      new iam.PolicyStatement({
+        actions: [
+          's3:PutObject',
+          's3:GetObject',
+          's3:ListMultipartUploadParts',
+          's3:AbortMultipartUpload',
+        ],
+        resources: [this.buckets.data.arnForObjects(`${this.prefix ?? ''}*`)],
+      }),
+    ];
+  }
+}
+
+interface SpikePipelineProps {
+  buckets: DataBuckets;
+  usage: UsageTable;
+}
+
+/** The Lambda functions and the state machine of one run. */
+class SpikePipeline extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Record<Exclude<HandlerName, 'startFromUpload'>, lambda.IFunction>;
+
+  constructor(scope: Construct, id: string, props: SpikePipelineProps) {
+    super(scope, id);
+    const { buckets, usage } = props;
+    const environment = {
+      DATA_BUCKET: buckets.data.bucketName,
+      USAGE_TABLE: usage.table.tableName,
+    };
+    const fn = (handler: HandlerName, memorySize: number, minutes: number, description: string) => {
+      const f = new SpikeFunction(this, handler, {
+        handler,
+        memorySize,
+        timeout: Duration.minutes(minutes),
+        environment,
+        description,
+      });
+      usage.table.grant(f, 'dynamodb:UpdateItem');
+      return f;
+    };
+    const plan = fn('planJob', 1024, 5, 'Validate the job, read footers, cut chunks');
+    plan.addEnvironment('CHUNK_MAX_CELLS', String(CHUNK_MAX_CELLS));
+    plan.addEnvironment('CHUNK_MAX_BYTES', String(CHUNK_MAX_BYTES));
+    const chunk = fn('deconvolveChunk', 1769, 15, 'Deconvolve one chunk of cells');
+    const file = fn('assembleFile', 1024, 15, "Assemble one file's outputs from its chunks");
+    const finalize = fn('finalizeJob', 1769, 15, 'Metadata, previews, usage, manifest');
+    const failure = fn('recordFailure', 512, 2, 'Failure report, cleanup, usage');
+    this.functions = {
+      planJob: plan,
+      deconvolveChunk: chunk,
+      assembleFile: file,
+      finalizeJob: finalize,
+      recordFailure: failure,
+    };
+
+    const { inputs, jobs, work, outputs } = DATA_PREFIXES;
+    buckets.grantPrefix(plan, inputs, 'read');
+    buckets.grantPrefix(plan, jobs, 'read');
+    buckets.grantPrefix(plan, outputs, 'read');
+    buckets.grantPrefix(plan, work, 'write');
+    buckets.grantPrefix(chunk, inputs, 'read');
+    buckets.grantPrefix(chunk, work, 'read', 'write');
+    buckets.grantPrefix(file, inputs, 'read');
+    buckets.grantPrefix(file, work, 'read', 'write');
+    buckets.grantPrefix(file, outputs, 'write');
+    buckets.grantPrefix(finalize, work, 'read');
+    buckets.grantPrefix(finalize, outputs, 'read', 'write');
+    buckets.grantPrefix(failure, jobs, 'read');
+    buckets.grantPrefix(failure, work, 'read');
+    buckets.grantPrefix(failure, outputs, 'read', 'write', 'delete');
+    buckets.grantList(plan, outputs);
+    buckets.grantList(failure, work);
+    buckets.grantList(failure, outputs);
+    for (const f of [finalize, failure]) {
+      usage.table.grant(f, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    }
+
+    const execution = {
+      executionName: sfn.JsonPath.stringAt('$$.Execution.Name'),
+      executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
+    };
+    const recordFailure = new tasks.LambdaInvoke(this, STATE.failure, {
+      lambdaFunction: failure,
+      payload: sfn.TaskInput.fromObject({
+        ...execution,
+        input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+        error: sfn.JsonPath.objectAt('$.error'),
+      }),
+      outputPath: '$.Payload',
+    }).next(
+      new sfn.Fail(this, STATE.failed, {
+        error: 'JobFailed',
+        cause: 'The run failed: see failure.json under its output prefix',
+      }),
+    );
+    const catchToFailure = <T extends sfn.TaskStateBase | sfn.DistributedMap>(state: T): T => {
+      state.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+      return state;
+    };
+
+    const planTask = catchToFailure(
+      new tasks.LambdaInvoke(this, STATE.plan, {
+        lambdaFunction: plan,
+        payload: sfn.TaskInput.fromObject({
+          ...execution,
+          input: sfn.JsonPath.objectAt('$'),
+        }),
+        outputPath: '$.Payload',
+      }),
+    );
+
+    const itemMap = (
+      name: string,
+      keyPath: string,
+      maxConcurrency: number,
+      extra: Record<string, string>,
+    ) =>
+      new sfn.DistributedMap(this, name, {
+        itemReader: new sfn.S3JsonItemReader({
+          bucketNamePath: sfn.JsonPath.stringAt('$.bucket'),
+          key: sfn.JsonPath.stringAt(keyPath),
+        }),
+        itemSelector: {
+          executionName: sfn.JsonPath.stringAt('$.executionName'),
+          executionId: sfn.JsonPath.stringAt('$.executionId'),
+          bucket: sfn.JsonPath.stringAt('$.bucket'),
+          planKey: sfn.JsonPath.stringAt('$.planKey'),
+          ...extra,
+          item: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+        },
+        maxConcurrency,
+        toleratedFailurePercentage: 0,
+        resultWriterV2: new PrefixResultWriter(buckets, MAP_RESULTS_PREFIX),
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+    const itemTask = (name: string, f: lambda.IFunction) =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: f,
+        outputPath: '$.Payload',
+      }).addRetry({
+        errors: TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        maxAttempts: 6,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+
+    const chunksMap = catchToFailure(itemMap(STATE.chunks, '$.itemsKey', 200, {}));
+    chunksMap.itemProcessor(itemTask(STATE.chunk, chunk));
+    const filesMap = catchToFailure(
+      itemMap(STATE.files, '$.filesKey', 50, {
+        outputPrefix: sfn.JsonPath.stringAt('$.outputPrefix'),
+      }),
+    );
+    filesMap.itemProcessor(itemTask(STATE.file, file));
+    const finalizeTask = catchToFailure(
+      new tasks.LambdaInvoke(this, STATE.finalize, {
+        lambdaFunction: finalize,
+        outputPath: '$.Payload',
+      }),
+    );
+
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        sfn.Chain.start(planTask)
+          .next(chunksMap)
+          .next(filesMap)
+          .next(finalizeTask)
+          .next(new sfn.Succeed(this, STATE.succeeded)),
+      ),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: Duration.hours(12),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    buckets.grantPrefix(this.stateMachine, work, 'read');
+  }
+}
+
+export type { SpikePipelineProps };
+export {
+  CHUNK_MAX_BYTES,
+  CHUNK_MAX_CELLS,
+  MAP_RESULTS_PREFIX,
+  SpikePipeline,
+  STATE,
+  TRANSIENT_ERRORS,
+};

@@ -1,0 +1,146 @@
+/**
+ * Plan-level check of the 256 KiB Step Functions payload limit: whatever the job size, each
+ * state's input/output holds keys and counts only (the plan and the Map items live in S3).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type PlanState, planState, type StoredPlan } from '../../functions/planJob.js';
+import { CHUNK_MAX_BYTES, CHUNK_MAX_CELLS } from '../../infra/constructs/SpikePipeline.js';
+import { memorySource } from '../../lib/bytes.js';
+import { parseJobOptions, parseToolParams } from '../../lib/job/params.js';
+import { type JobPlan, planJob } from '../../lib/job/plan.js';
+import { syntheticCellSet } from './syntheticCellSet.js';
+
+const LIMIT = 256 * 1024;
+/** Step Functions truncates an error's Cause to 32 768 characters. */
+const MAX_CAUSE = 'x'.repeat(32_768);
+
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+const execution = {
+  executionName: `${'n'.repeat(63)}-0123456789abcdef`,
+  executionId: `arn:aws:states:us-east-1:123456789012:execution:CaimanSpikes:${'n'.repeat(63)}-0123456789abcdef`,
+};
+
+/** The payloads of one execution of `plan`, as the state machine builds them. */
+function payloads(input: Record<string, unknown>, plan: JobPlan) {
+  const stored: StoredPlan = {
+    plan,
+    inputs: plan.files.map((f) => ({
+      key: f.input,
+      size: 1,
+      etag: '"0123456789abcdef0123456789abcdef"',
+    })),
+    outputPrefix: String(input.outputPrefix),
+    account: 'a'.repeat(128),
+  };
+  const state: PlanState = planState(
+    execution,
+    'caimanspikes-bucketsdata941f65f0-0123456789ab',
+    stored,
+  );
+  const error = { Error: 'IsxdFormatError', Cause: MAX_CAUSE };
+  const itemPayload = (item: unknown) => ({
+    executionName: state.executionName,
+    executionId: state.executionId,
+    bucket: state.bucket,
+    planKey: state.planKey,
+    outputPrefix: state.outputPrefix,
+    item,
+  });
+  return {
+    executionInput: bytes(input),
+    planTaskInput: bytes({ ...execution, input }),
+    stateAfterPlan: bytes(state),
+    largestMapItem: Math.max(
+      ...plan.items.map((i) => bytes(itemPayload(i))),
+      bytes(itemPayload({ file: plan.files.length - 1 })),
+    ),
+    caughtAfterPlan: bytes({ ...input, error }),
+    caughtLater: bytes({ ...state, error }),
+    recordFailureInput: bytes({ ...execution, input, error }),
+    planJson: bytes(stored),
+  };
+}
+
+describe('state payloads stay within 256 KiB', () => {
+  let series: JobPlan;
+  let large: JobPlan;
+  let seriesInput: Record<string, unknown>;
+  let largeInput: Record<string, unknown>;
+
+  beforeAll(async () => {
+    const keys = Array.from(
+      { length: 1000 },
+      (_, i) => `inputs/long-series-name/session-${String(i).padStart(4, '0')}.isxd`,
+    );
+    const sources = await Promise.all(
+      keys.map(async (key, i) =>
+        memorySource(
+          key,
+          await syntheticCellSet({
+            numCells: 1,
+            numTimes: 10,
+            width: 1,
+            height: 1,
+            seed: i,
+            startSeconds: 10 * i,
+          }),
+        ),
+      ),
+    );
+    seriesInput = {
+      inputs: keys,
+      params: { p: '2', noise_range: '0.25,0.5' },
+      outputPrefix: 'outputs/long-series-name/',
+    };
+    const limits = { maxCellsPerChunk: CHUNK_MAX_CELLS, maxChunkBytes: CHUNK_MAX_BYTES };
+    series = await planJob(
+      sources,
+      parseToolParams(seriesInput.params as Record<string, unknown>),
+      parseJobOptions({}),
+      limits,
+    );
+    const big = await syntheticCellSet({
+      numCells: 20_000,
+      numTimes: 10,
+      width: 1,
+      height: 1,
+      seed: 1,
+    });
+    largeInput = { inputs: ['inputs/big/cells.isxd'], outputPrefix: 'outputs/big/' };
+    large = await planJob(
+      [memorySource('inputs/big/cells.isxd', big)],
+      parseToolParams({}),
+      parseJobOptions({}),
+      limits,
+    );
+  });
+
+  it('for a series of 1 000 files', () => {
+    // Act
+    const p = payloads(seriesInput, series);
+    // Assess
+    expect(series.files).toHaveLength(1000);
+    expect(series.items).toHaveLength(1000);
+    for (const [name, size] of Object.entries(p)) {
+      if (name !== 'planJson') expect(size, name).toBeLessThan(LIMIT);
+    }
+    expect(p.stateAfterPlan).toBeLessThan(1024);
+    expect(p.largestMapItem).toBeLessThan(1024);
+  });
+
+  it('for a cell set of 20 000 cells, cut into chunks of at most 2 000 cells', () => {
+    // Act
+    const p = payloads(largeInput, large);
+    // Assess
+    expect(large.files[0].numCells).toBe(20_000);
+    expect(large.items).toHaveLength(10);
+    expect(large.items.every((i) => i.cellEnd - i.cellStart <= CHUNK_MAX_CELLS)).toBe(true);
+    for (const [name, size] of Object.entries(p)) {
+      if (name !== 'planJson') expect(size, name).toBeLessThan(LIMIT);
+    }
+    // the plan itself (names, statuses of every cell) would not fit: it stays in S3
+    expect(p.planJson).toBeGreaterThan(LIMIT);
+    expect(p.stateAfterPlan).toBeLessThan(1024);
+  });
+});

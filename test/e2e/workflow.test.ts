@@ -1,0 +1,534 @@
+/**
+ * End-to-end: the synthesized state machine, run by aws-local-stepfunctions with every Lambda
+ * Task bound to its real handler, against s3rver and dynalite on 127.0.0.1.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { S3Event } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AslMachine,
+  type CfnTemplate,
+  stateMachineDefinition,
+  synthTemplate,
+} from '../helpers/asl.js';
+import { type LocalAws, startLocalAws, tableFromTemplate } from '../helpers/localAws.js';
+import {
+  asS3Notification,
+  type ExecutionOutcome,
+  type JsonValue,
+  type LambdaHandler,
+  localStepFunctions,
+  notificationFilters,
+  runExecution,
+} from '../helpers/sfnHarness.js';
+import { describeShared, sharedPath } from '../helpers/shared.js';
+import { syntheticCellSet } from './syntheticCellSet.js';
+
+const TABLE = 'usage';
+const run = promisify(execFile);
+
+let template: CfnTemplate;
+let machine: AslMachine;
+let local: LocalAws;
+let s3: S3Client;
+let ddb: DynamoDBDocumentClient;
+let handlers: Record<string, LambdaHandler>;
+let trigger: typeof import('../../functions/startFromUpload.js');
+
+async function put(key: string, body: Uint8Array | string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: local.bucket, Key: key, Body: body }));
+}
+
+async function get(key: string): Promise<Uint8Array | null> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: local.bucket, Key: key }));
+    return await out.Body!.transformToByteArray();
+  } catch {
+    return null;
+  }
+}
+
+async function getJson<T>(key: string): Promise<T | null> {
+  const bytes = await get(key);
+  return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as T) : null;
+}
+
+async function list(prefix: string): Promise<string[]> {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: local.bucket, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
+}
+
+function execute(name: string, input: JsonValue): Promise<ExecutionOutcome> {
+  return runExecution(machine, input, { executionName: name, handlers });
+}
+
+async function usageRecord(name: string): Promise<Record<string, unknown> | undefined> {
+  const out = await ddb.send(
+    new GetCommand({
+      TableName: TABLE,
+      Key: { pk: `EXEC#${name}`, sk: 'USAGE' },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+beforeAll(async () => {
+  template = synthTemplate();
+  machine = stateMachineDefinition(template);
+  local = await startLocalAws('data');
+  process.env.USAGE_TABLE = TABLE;
+  process.env.STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:CaimanSpikes';
+  s3 = new S3Client({});
+  const raw = new DynamoDBClient({});
+  await raw.send(new CreateTableCommand(tableFromTemplate(template, TABLE)));
+  ddb = DynamoDBDocumentClient.from(raw);
+  handlers = {
+    planJob: (await import('../../functions/planJob.js')).handler,
+    deconvolveChunk: (await import('../../functions/deconvolveChunk.js')).handler,
+    assembleFile: (await import('../../functions/assembleFile.js')).handler,
+    finalizeJob: (await import('../../functions/finalizeJob.js')).handler,
+    recordFailure: (await import('../../functions/recordFailure.js')).handler,
+  } as Record<string, LambdaHandler>;
+  trigger = await import('../../functions/startFromUpload.js');
+});
+
+afterAll(async () => {
+  delete process.env.CHUNK_MAX_CELLS;
+  await local?.close();
+});
+
+describeShared('workflow on the two-file series from ../shared/data', () => {
+  const parts = ['cellset_series_part1.isxd', 'cellset_series_part2.isxd'];
+  let outcome: ExecutionOutcome;
+  let cliDir: string;
+
+  beforeAll(async () => {
+    for (const p of parts) await put(`inputs/series/${p}`, readFileSync(sharedPath('data', p)));
+    cliDir = mkdtempSync(join(tmpdir(), 'cli-out-'));
+    const [o] = await Promise.all([
+      execute('series-1', {
+        inputs: parts.map((p) => `inputs/series/${p}`),
+        outputPrefix: 'outputs/series/',
+        account: 'lab-a',
+      }),
+      run(process.execPath, [
+        'bin/caiman-spikes.mjs',
+        'run',
+        ...parts.map((p) => sharedPath('data', p)),
+        '--out',
+        cliDir,
+      ]),
+    ]);
+    outcome = o;
+  });
+
+  afterAll(() => rmSync(cliDir, { recursive: true, force: true }));
+
+  it('succeeds and writes the same outputs as the local CLI run, byte for byte', async () => {
+    // Prepare
+    const cliFiles = readdirSync(cliDir).sort();
+    // Act
+    const cloudFiles = await list('outputs/series/');
+    // Assess
+    expect(outcome.status, JSON.stringify(await getJson('outputs/series/failure.json'))).toBe(
+      'SUCCEEDED',
+    );
+    expect(cliFiles).toHaveLength(11);
+    expect(cloudFiles).toEqual([...cliFiles, 'manifest.json', 'usage.json'].sort());
+    for (const f of cliFiles) {
+      const cloud = Buffer.from((await get(`outputs/series/${f}`))!);
+      const cli = readFileSync(join(cliDir, f));
+      if (f === 'output_metadata.json') {
+        // the only difference: each input is named by its path locally, by its S3 key in the cloud
+        const localNames = cli
+          .toString('utf8')
+          .replaceAll(`${sharedPath('data')}/`, 'inputs/series/');
+        expect(cloud.toString('utf8')).toBe(localNames);
+      } else {
+        expect(sha256(cloud), f).toBe(sha256(cli));
+      }
+    }
+  });
+
+  it('lists every output with its size and SHA-256 in manifest.json', async () => {
+    // Act
+    const manifest = await getJson<{ outputs: { name: string; size: number; sha256: string }[] }>(
+      'outputs/series/manifest.json',
+    );
+    // Assess
+    expect(manifest!.outputs.map((o) => o.name)).toEqual(
+      (await list('outputs/series/')).filter((n) => n !== 'manifest.json'),
+    );
+    for (const o of manifest!.outputs) {
+      const bytes = await get(`outputs/series/${o.name}`);
+      expect({ name: o.name, size: bytes!.byteLength, sha256: sha256(bytes!) }).toEqual(o);
+    }
+  });
+
+  it('records usage once: per-function compute, credits = 0.5 × hours, and the monthly total', async () => {
+    // Act
+    const record = await usageRecord('series-1');
+    const usageJson = await getJson<Record<string, unknown>>('outputs/series/usage.json');
+    const month = await ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'ACCOUNT#lab-a' },
+      }),
+    );
+    // Assess
+    expect(record).toMatchObject({ status: 'SUCCEEDED', files: 2, cells: 12, account: 'lab-a' });
+    const ms = record!.computeMs as Record<string, number>;
+    expect(Object.keys(ms).sort()).toEqual([
+      'assembleFile',
+      'deconvolveChunk',
+      'finalizeJob',
+      'planJob',
+    ]);
+    expect(record!.invocations).toMatchObject({
+      planJob: 1,
+      deconvolveChunk: 2,
+      assembleFile: 2,
+      finalizeJob: 1,
+    });
+    const total = Object.values(ms).reduce((a, b) => a + b, 0);
+    expect(record!.totalComputeMs).toBe(total);
+    expect(record!.credits).toBeCloseTo((0.5 * total) / 3_600_000, 15);
+    const { pk: _pk, sk: _sk, ...stored } = record!;
+    expect(usageJson).toEqual(stored);
+    expect(month.Items).toHaveLength(1);
+    expect(month.Items![0]).toMatchObject({ executions: 1, succeeded: 1, files: 2, cells: 12 });
+  });
+
+  it('leaves no trace data in any state payload (Map items carry keys and cell ranges only)', async () => {
+    // Act
+    const items = await getJson<unknown[]>('work/series-1/items.json');
+    // Assess
+    expect(items).toEqual([
+      { file: 0, chunk: 0, numChunks: 1, cellStart: 0, cellEnd: 6 },
+      { file: 1, chunk: 0, numChunks: 1, cellStart: 0, cellEnd: 6 },
+    ]);
+  });
+});
+
+describe('workflow on a large synthetic cell set', () => {
+  let split: ExecutionOutcome;
+  let whole: ExecutionOutcome;
+
+  beforeAll(async () => {
+    await put(
+      'inputs/big/cells.isxd',
+      await syntheticCellSet({ numCells: 40, numTimes: 400, seed: 7 }),
+    );
+    process.env.CHUNK_MAX_CELLS = '9';
+    split = await execute('big-split', {
+      inputs: ['inputs/big/cells.isxd'],
+      outputPrefix: 'outputs/big-split/',
+    });
+    process.env.CHUNK_MAX_CELLS = '100000';
+    whole = await execute('big-whole', {
+      inputs: ['inputs/big/cells.isxd'],
+      outputPrefix: 'outputs/big-whole/',
+    });
+    delete process.env.CHUNK_MAX_CELLS;
+  });
+
+  it('splits the cell set into several chunks', async () => {
+    // Act
+    const items = await getJson<{ cellStart: number; cellEnd: number }[]>(
+      'work/big-split/items.json',
+    );
+    // Assess
+    expect(split.status).toBe('SUCCEEDED');
+    expect(items!.map((i) => [i.cellStart, i.cellEnd])).toEqual([
+      [0, 9],
+      [9, 18],
+      [18, 27],
+      [27, 36],
+      [36, 40],
+    ]);
+    expect(await getJson<unknown[]>('work/big-whole/items.json')).toHaveLength(1);
+  });
+
+  it('writes outputs byte-identical to the unsplit run', async () => {
+    // Prepare
+    const names = (await list('outputs/big-whole/')).filter(
+      (n) => n !== 'manifest.json' && n !== 'usage.json',
+    );
+    // Assess
+    expect(whole.status).toBe('SUCCEEDED');
+    expect(names).toHaveLength(6);
+    expect(
+      (await list('outputs/big-split/')).filter((n) => n !== 'manifest.json' && n !== 'usage.json'),
+    ).toEqual(names);
+    for (const n of names) {
+      expect(sha256((await get(`outputs/big-split/${n}`))!), n).toBe(
+        sha256((await get(`outputs/big-whole/${n}`))!),
+      );
+    }
+  });
+});
+
+describeShared('workflow on a corrupt input', () => {
+  let outcome: ExecutionOutcome;
+
+  beforeAll(async () => {
+    const good = readFileSync(sharedPath('data', 'cellset_series_part1.isxd'));
+    await put('inputs/bad/good.isxd', good);
+    await put('inputs/bad/truncated.isxd', good.subarray(0, 9000));
+    outcome = await execute('corrupt-1', {
+      inputs: ['inputs/bad/good.isxd', 'inputs/bad/truncated.isxd'],
+      outputPrefix: 'outputs/bad/',
+    });
+  });
+
+  it('fails with a failure report naming the file and the cause', async () => {
+    // Act
+    const report = await getJson<Record<string, unknown>>('outputs/bad/failure.json');
+    // Assess
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error?.name).toBe('JobFailed');
+    expect(report).toMatchObject({
+      status: 'FAILED',
+      error: 'IsxdFormatError',
+      file: 'inputs/bad/truncated.isxd',
+    });
+    expect(String(report!.cause)).toContain('inputs/bad/truncated.isxd');
+  });
+
+  it('leaves nothing that looks like a complete run', async () => {
+    // Act
+    const files = await list('outputs/bad/');
+    // Assess
+    expect(files).toEqual(['failure.json', 'usage.json']);
+  });
+
+  it('records the usage consumed, status FAILED', async () => {
+    // Act
+    const record = await usageRecord('corrupt-1');
+    // Assess
+    expect(record).toMatchObject({ status: 'FAILED', files: 2, cells: 0 });
+    expect(Object.keys(record!.computeMs as object).sort()).toEqual(['planJob', 'recordFailure']);
+    expect(record!.credits as number).toBeGreaterThanOrEqual(0);
+    expect(await getJson('outputs/bad/usage.json')).toMatchObject({
+      status: 'FAILED',
+      executionName: 'corrupt-1',
+    });
+  });
+});
+
+describe('console-started executions with an invalid input', () => {
+  it.each([
+    ['bad-key', { inputs: ['data/x.isxd'] }, 'InvalidInputError', 'inputs[0]'],
+    ['bad-shape', { files: ['inputs/x.isxd'] }, 'InvalidInputError', 'expected {"inputs"'],
+    [
+      'bad-param',
+      { inputs: ['inputs/x.isxd'], params: { p: 'two' } },
+      'InvalidParameterError',
+      'parameter p',
+    ],
+  ])(
+    '%s fails in Plan with a report that says what is wrong',
+    async (name, input, error, detail) => {
+      // Act
+      const outcome = await execute(name, input);
+      const report = await getJson<Record<string, unknown>>(`outputs/${name}/failure.json`);
+      // Assess
+      expect(outcome.status).toBe('FAILED');
+      expect(report).toMatchObject({ status: 'FAILED', error });
+      expect(String(report!.cause)).toContain(detail);
+      expect(await usageRecord(name)).toMatchObject({
+        status: 'FAILED',
+        files: name === 'bad-param' ? 1 : 0,
+      });
+    },
+  );
+});
+
+describeShared('workflow when a cell cannot be deconvolved', () => {
+  let outcome: ExecutionOutcome;
+
+  beforeAll(async () => {
+    // cell 0 of part 2: every trace sample NaN (footprint 21 × 21 floats, then 95 trace floats)
+    const bad = new Uint8Array(readFileSync(sharedPath('data', 'cellset_series_part2.isxd')));
+    const view = new DataView(bad.buffer);
+    for (let t = 0; t < 95; t++) view.setFloat32((441 + t) * 4, Number.NaN, true);
+    await put(
+      'inputs/nan/part1.isxd',
+      readFileSync(sharedPath('data', 'cellset_series_part1.isxd')),
+    );
+    await put('inputs/nan/part2.isxd', bad);
+    outcome = await execute('nan-1', {
+      inputs: ['inputs/nan/part1.isxd', 'inputs/nan/part2.isxd'],
+      outputPrefix: 'outputs/nan/',
+    });
+  });
+
+  it('catches the failed Map item and reports its file, cells and cause', async () => {
+    // Act
+    const report = await getJson<Record<string, unknown>>('outputs/nan/failure.json');
+    // Assess
+    expect(outcome.status).toBe('FAILED');
+    expect(report).toMatchObject({
+      error: 'DeconvolutionError',
+      file: 'inputs/nan/part2.isxd',
+      details: [
+        expect.objectContaining({ step: 'Deconvolve chunk', cells: [0, 6], code: 'EmptyTrace' }),
+      ],
+    });
+    expect(String(report!.cause)).toContain('cell 0 (C0)');
+    expect(await list('outputs/nan/')).toEqual(['failure.json', 'usage.json']);
+  });
+
+  it('bills the compute consumed up to the failure', async () => {
+    // Act
+    const record = await usageRecord('nan-1');
+    // Assess
+    expect(record).toMatchObject({ status: 'FAILED', files: 2, cells: 12 });
+    expect(record!.invocations).toMatchObject({ planJob: 1, deconvolveChunk: 2, recordFailure: 1 });
+  });
+});
+
+describeShared('workflow when Finalize dies after writing the manifest', () => {
+  let outcome: ExecutionOutcome;
+
+  beforeAll(async () => {
+    await put(
+      'inputs/crash/part1.isxd',
+      readFileSync(sharedPath('data', 'cellset_series_part1.isxd')),
+    );
+    const finalize = handlers.finalizeJob;
+    const crashing: LambdaHandler = async (event, context) => {
+      await finalize(event, context);
+      const error = new Error('simulated crash after the manifest was written');
+      error.name = 'SimulatedCrash';
+      throw error;
+    };
+    outcome = await runExecution(
+      machine,
+      { inputs: ['inputs/crash/part1.isxd'], outputPrefix: 'outputs/crash/' },
+      { executionName: 'crash-1', handlers: { ...handlers, finalizeJob: crashing } },
+    );
+  });
+
+  it('removes every output, the manifest included, and leaves only the failure report', async () => {
+    // Act
+    const files = await list('outputs/crash/');
+    const report = await getJson<Record<string, unknown>>('outputs/crash/failure.json');
+    // Assess
+    expect(outcome.status).toBe('FAILED');
+    expect(files).toEqual(['failure.json', 'usage.json']);
+    expect(report).toMatchObject({ error: 'SimulatedCrash', status: 'FAILED' });
+  });
+
+  it('keeps the single usage record Finalize already wrote (never billed twice)', async () => {
+    // Act
+    const records = await ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'EXEC#crash-1' },
+      }),
+    );
+    // Assess
+    expect(records.Items!.filter((i) => i.sk === 'USAGE')).toHaveLength(1);
+    expect(await getJson('outputs/crash/usage.json')).toMatchObject({ executionName: 'crash-1' });
+  });
+});
+
+describeShared('upload triggers', () => {
+  const filters = () => notificationFilters(template);
+
+  /** Uploads an object and returns the S3 notification(s) it produced, as S3 would deliver them. */
+  async function upload(key: string, body: Uint8Array | string): Promise<S3Event> {
+    const events: S3Event[] = [];
+    const listener = (e: S3Event) => {
+      const n = asS3Notification(e, filters());
+      if (n?.Records.some((r) => decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')) === key))
+        events.push(n);
+    };
+    local.onS3Event(listener);
+    await put(key, body);
+    for (let i = 0; i < 100 && events.length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(events).toHaveLength(1);
+    return events[0];
+  }
+
+  it('runs one file with default parameters when a cell set is uploaded under inputs/', async () => {
+    // Prepare
+    const sfn = localStepFunctions((name, input) => execute(name, input));
+    const event = await upload(
+      'inputs/single/my part1.isxd',
+      readFileSync(sharedPath('data', 'cellset_series_part1.isxd')),
+    );
+    // Act
+    const started = await trigger.startFromUpload(event, sfn);
+    const [name] = started.started;
+    const outcome = await sfn.executions.get(name)!;
+    // Assess
+    expect(name).toMatch(/^my_part1-[0-9a-f]{16}$/);
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(await list(`outputs/${name}/`)).toEqual([
+      'cellset_denoised.000.isxd',
+      'footprints_cellset_denoised.000.svg',
+      'manifest.json',
+      'neural_events.000.isxd',
+      'output_metadata.json',
+      'preview_neural_events.000.svg',
+      'traces_cellset_denoised.000.svg',
+      'usage.json',
+    ]);
+  });
+
+  it('starts one execution and bills once when the same job-file event arrives twice', async () => {
+    // Prepare
+    await put('inputs/dup/a.isxd', readFileSync(sharedPath('data', 'cellset_series_part2.isxd')));
+    const sfn = localStepFunctions((name, input) => execute(name, input));
+    const event = await upload(
+      'jobs/dup.json',
+      JSON.stringify({ inputs: ['inputs/dup/a.isxd'], account: 'lab-dup', params: { p: '1' } }),
+    );
+    // Act
+    const first = await trigger.startFromUpload(event, sfn);
+    const second = await trigger.startFromUpload(event, sfn);
+    const outcome = await sfn.executions.get(first.started[0])!;
+    const records = await ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `EXEC#${first.started[0]}` },
+      }),
+    );
+    const month = await ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'ACCOUNT#lab-dup' },
+      }),
+    );
+    // Assess
+    expect(first.started).toHaveLength(1);
+    expect(second).toEqual({ started: [], duplicates: first.started, ignored: [] });
+    expect(sfn.executions.size).toBe(1);
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(records.Items!.filter((i) => i.sk === 'USAGE')).toHaveLength(1);
+    expect(month.Items![0]).toMatchObject({ executions: 1 });
+  });
+});

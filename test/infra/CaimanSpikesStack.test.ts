@@ -1,0 +1,464 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AslMachine,
+  type AslState,
+  type CfnTemplate,
+  stateMachineDefinition,
+  synthTemplate,
+} from '../helpers/asl.js';
+
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+
+/** `{"Fn::GetAtt": [id, "Arn"]}` → `<id.Arn>`, joins flattened, so ARNs read as text. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if ('Fn::GetAtt' in v) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+  if ('Ref' in v) return `<${v.Ref as string}>`;
+  if ('Fn::Join' in v) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(text).join(sep);
+  }
+  return JSON.stringify(value);
+}
+
+const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+let template: CfnTemplate;
+let nagError: unknown;
+let t: Template;
+let machine: AslMachine;
+
+/** Logical id of the resource whose id starts with `prefix`. */
+function idOf(type: string, prefix: string): string {
+  const ids = Object.keys(template.Resources).filter(
+    (id) => template.Resources[id].Type === type && id.startsWith(prefix),
+  );
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+/** Every IAM statement attached to the role of a function. */
+function statementsOf(functionPrefix: string): Statement[] {
+  const fn = template.Resources[idOf('AWS::Lambda::Function', functionPrefix)];
+  const roleId = (fn.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  return Object.values(template.Resources)
+    .filter(
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        (r.Properties.Roles as { Ref: string }[]).some((x) => x.Ref === roleId),
+    )
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+/** action → sorted resources (as text), for S3 and DynamoDB actions. */
+function grants(functionPrefix: string): Record<string, string[]> {
+  const data = idOf('AWS::S3::Bucket', 'BucketsData');
+  const out: Record<string, string[]> = {};
+  for (const s of statementsOf(functionPrefix)) {
+    for (const action of list(s.Action)) {
+      if (!/^(s3|dynamodb|states):/.test(action)) continue;
+      for (const r of list(s.Resource)) {
+        let res = text(r).replace(`<${data}.Arn>`, 'data');
+        if (s.Condition) res += ` if ${JSON.stringify(s.Condition)}`;
+        out[action] = [...(out[action] ?? []), res].sort();
+      }
+    }
+  }
+  return out;
+}
+
+function stateNamed(name: string): AslState {
+  const walk = (m: AslMachine): AslState | undefined =>
+    m.States[name] ??
+    Object.values(m.States)
+      .map((s) => (s.ItemProcessor ? walk(s.ItemProcessor) : undefined))
+      .find(Boolean);
+  const found = walk(machine);
+  expect(found, `state ${name}`).toBeDefined();
+  return found as AslState;
+}
+
+beforeAll(() => {
+  try {
+    template = synthTemplate({ nag: true });
+  } catch (error) {
+    nagError = error;
+    template = synthTemplate();
+  }
+  t = Template.fromJSON(template);
+  machine = stateMachineDefinition(template);
+});
+
+describe('CaimanSpikesStack', () => {
+  it('passes the cdk-nag AwsSolutions pack (every acknowledgement carries a reason)', () => {
+    // Assess
+    expect(nagError).toBeUndefined();
+  });
+
+  describe('data bucket', () => {
+    it('is encrypted, private, versioned and logs access', () => {
+      // Assess
+      t.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'data/' }),
+      });
+    });
+
+    it('expires intermediates under work/ and aborts stale multipart uploads', () => {
+      // Prepare
+      const data = template.Resources[idOf('AWS::S3::Bucket', 'BucketsData')];
+      const rules = (data.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] })
+        .Rules;
+      // Assess
+      expect(rules).toContainEqual(
+        expect.objectContaining({ Prefix: 'work/', ExpirationInDays: 7, Status: 'Enabled' }),
+      );
+      expect(rules).toContainEqual(
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+      );
+    });
+
+    it('denies every request not made over TLS, on both buckets', () => {
+      // Prepare
+      const policies = Object.values(template.Resources).filter(
+        (r) => r.Type === 'AWS::S3::BucketPolicy',
+      );
+      // Assess
+      expect(policies).toHaveLength(2);
+      for (const p of policies) {
+        const statements = (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+        expect(statements).toContainEqual(
+          expect.objectContaining({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        );
+      }
+    });
+  });
+
+  describe('functions', () => {
+    const names = [
+      'PipelineplanJob',
+      'PipelinedeconvolveChunk',
+      'PipelineassembleFile',
+      'PipelinefinalizeJob',
+      'PipelinerecordFailure',
+      'TriggersstartFromUpload',
+    ];
+
+    it.each(names)('%s runs the esbuild bundle on Node.js 22 / arm64 with a log group', (name) => {
+      // Prepare
+      const fn = template.Resources[idOf('AWS::Lambda::Function', name)];
+      // Assess
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogGroup: expect.anything() },
+      });
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'caiman-spikes',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    });
+
+    it('sizes the chunk function for one full vCPU and the 15-minute limit', () => {
+      // Prepare
+      const fn = template.Resources[idOf('AWS::Lambda::Function', 'PipelinedeconvolveChunk')];
+      // Assess
+      expect(fn.Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
+    });
+  });
+
+  describe('state machine', () => {
+    it('runs Plan → Distributed Map of chunks → Distributed Map of files → Finalize', () => {
+      // Assess
+      expect(machine.StartAt).toBe('Plan job');
+      expect(machine.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+      expect(machine.States['Plan job'].Next).toBe('Deconvolve chunks');
+      expect(machine.States['Deconvolve chunks'].Next).toBe('Assemble files');
+      expect(machine.States['Assemble files'].Next).toBe('Finalize job');
+      expect(machine.States['Finalize job'].Next).toBe('Job succeeded');
+      expect(machine.States['Job succeeded'].Type).toBe('Succeed');
+    });
+
+    it.each([
+      ['Deconvolve chunks', '$.itemsKey', 'Deconvolve chunk'],
+      ['Assemble files', '$.filesKey', 'Assemble file'],
+    ])(
+      '%s is a Distributed Map reading its items from S3, results to S3 only',
+      (name, key, task) => {
+        // Prepare
+        const map = machine.States[name];
+        // Assess
+        expect(map.Type).toBe('Map');
+        expect(map.ItemProcessor?.ProcessorConfig).toEqual({
+          Mode: 'DISTRIBUTED',
+          ExecutionType: 'STANDARD',
+        });
+        expect(map.ItemReader).toEqual({
+          Resource: 'arn:aws:states:::s3:getObject',
+          ReaderConfig: { InputType: 'JSON' },
+          Parameters: { 'Bucket.$': '$.bucket', 'Key.$': key },
+        });
+        expect(map.ResultWriter).toMatchObject({
+          Parameters: { 'Bucket.$': '$.bucket', Prefix: 'work/map-results/' },
+        });
+        expect(map.ResultPath).toBeNull();
+        expect(map.ItemsPath).toBeUndefined();
+        expect(map.ItemSelector).toMatchObject({
+          'item.$': '$$.Map.Item.Value',
+          'planKey.$': '$.planKey',
+        });
+        expect(map.ItemProcessor?.StartAt).toBe(task);
+      },
+    );
+
+    it('retries Map items on throttling and transient S3 errors, never on product errors', () => {
+      // Prepare
+      const retried = (stateNamed('Deconvolve chunk').Retry as { ErrorEquals: string[] }[]).flatMap(
+        (r) => r.ErrorEquals,
+      );
+      // Assess
+      expect(retried).toEqual(
+        expect.arrayContaining([
+          'Lambda.TooManyRequestsException',
+          'Lambda.ServiceException',
+          'SlowDown',
+        ]),
+      );
+      expect(retried).not.toContain('States.ALL');
+      expect(retried).not.toContain('IsxdFormatError');
+    });
+
+    it.each(['Plan job', 'Deconvolve chunks', 'Assemble files', 'Finalize job'])(
+      '%s catches every error into Record failure → Fail',
+      (name) => {
+        // Assess
+        expect(machine.States[name].Catch).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Record failure' },
+        ]);
+        expect(machine.States['Record failure'].Next).toBe('Job failed');
+        expect(machine.States['Job failed'].Type).toBe('Fail');
+      },
+    );
+
+    it('passes only keys and the execution to the tasks, never trace data', () => {
+      // Assess
+      expect(machine.States['Plan job'].Parameters).toMatchObject({
+        Payload: {
+          'executionName.$': '$$.Execution.Name',
+          'executionId.$': '$$.Execution.Id',
+          'input.$': '$',
+        },
+      });
+      expect(machine.States['Record failure'].Parameters).toMatchObject({
+        Payload: { 'input.$': '$$.Execution.Input', 'error.$': '$.error' },
+      });
+    });
+
+    it('logs every execution event and traces with X-Ray', () => {
+      // Assess
+      t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+        TracingConfiguration: { Enabled: true },
+      });
+    });
+  });
+
+  describe('triggers', () => {
+    it('calls the trigger for job files under jobs/ and cell sets under inputs/', () => {
+      // Prepare
+      const trigger = idOf('AWS::Lambda::Function', 'TriggersstartFromUpload');
+      // Assess
+      t.hasResourceProperties('Custom::S3BucketNotifications', {
+        NotificationConfiguration: {
+          LambdaFunctionConfigurations: [
+            {
+              Events: ['s3:ObjectCreated:*'],
+              Filter: {
+                Key: {
+                  FilterRules: [
+                    { Name: 'suffix', Value: '.json' },
+                    { Name: 'prefix', Value: 'jobs/' },
+                  ],
+                },
+              },
+              LambdaFunctionArn: { 'Fn::GetAtt': [trigger, 'Arn'] },
+            },
+            {
+              Events: ['s3:ObjectCreated:*'],
+              Filter: {
+                Key: {
+                  FilterRules: [
+                    { Name: 'suffix', Value: '.isxd' },
+                    { Name: 'prefix', Value: 'inputs/' },
+                  ],
+                },
+              },
+              LambdaFunctionArn: { 'Fn::GetAtt': [trigger, 'Arn'] },
+            },
+          ],
+        },
+      });
+    });
+  });
+
+  describe('usage table', () => {
+    it('is an on-demand TableV2 keyed by pk/sk with point-in-time recovery', () => {
+      // Assess
+      t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        Replicas: [
+          Match.objectLike({
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          }),
+        ],
+      });
+    });
+  });
+
+  describe('least-privilege IAM', () => {
+    const table = () => `<${idOf('AWS::DynamoDB::GlobalTable', 'UsageTable')}.Arn>`;
+
+    it.each([
+      [
+        'PipelineplanJob',
+        {
+          's3:GetObject': ['data/inputs/*', 'data/jobs/*', 'data/outputs/*'],
+          's3:PutObject': ['data/work/*'],
+        },
+        ['dynamodb:UpdateItem'],
+      ],
+      [
+        'PipelinedeconvolveChunk',
+        { 's3:GetObject': ['data/inputs/*', 'data/work/*'], 's3:PutObject': ['data/work/*'] },
+        ['dynamodb:UpdateItem'],
+      ],
+      [
+        'PipelineassembleFile',
+        {
+          's3:GetObject': ['data/inputs/*', 'data/work/*'],
+          's3:PutObject': ['data/outputs/*', 'data/work/*'],
+        },
+        ['dynamodb:UpdateItem'],
+      ],
+      [
+        'PipelinefinalizeJob',
+        { 's3:GetObject': ['data/outputs/*', 'data/work/*'], 's3:PutObject': ['data/outputs/*'] },
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      ],
+      [
+        'PipelinerecordFailure',
+        {
+          's3:GetObject': ['data/jobs/*', 'data/outputs/*', 'data/work/*'],
+          's3:PutObject': ['data/outputs/*'],
+          's3:DeleteObject': ['data/outputs/*'],
+        },
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      ],
+    ])('%s touches only its prefixes and the usage table', (fn, s3, dynamo) => {
+      // Act
+      const g = grants(fn);
+      // Assess
+      for (const [action, resources] of Object.entries(s3)) expect(g[action]).toEqual(resources);
+      const s3Actions = Object.keys(g).filter(
+        (a) => a.startsWith('s3:') && a !== 's3:AbortMultipartUpload' && a !== 's3:ListBucket',
+      );
+      expect(s3Actions.sort()).toEqual(Object.keys(s3).sort());
+      const ddbActions = Object.keys(g).filter((a) => a.startsWith('dynamodb:'));
+      expect(ddbActions.sort()).toEqual(dynamo);
+      for (const a of ddbActions) expect(g[a]).toEqual([table()]);
+      expect(Object.keys(g).some((a) => a.startsWith('states:'))).toBe(false);
+    });
+
+    it.each([
+      ['PipelineplanJob', ['outputs/*']],
+      ['PipelinerecordFailure', ['outputs/*', 'work/*']],
+      ['PipelinedeconvolveChunk', []],
+      ['PipelineassembleFile', []],
+      ['PipelinefinalizeJob', []],
+    ])('lets %s list keys only under %j', (fn, prefixes) => {
+      // Act
+      const g = grants(fn);
+      // Assess
+      expect(g['s3:ListBucket'] ?? []).toEqual(
+        prefixes.map((p) => `data if {"StringLike":{"s3:prefix":["${p}"]}}`),
+      );
+    });
+
+    it('lets the trigger only start executions of this state machine', () => {
+      // Act
+      const g = grants('TriggersstartFromUpload');
+      // Assess
+      expect(g).toEqual({
+        'states:StartExecution': [
+          `<${idOf('AWS::StepFunctions::StateMachine', 'PipelineStateMachine')}>`,
+        ],
+      });
+    });
+
+    it('lets the state machine read work/ (Map items) and write only work/map-results/', () => {
+      // Prepare
+      const role = idOf('AWS::IAM::Role', 'PipelineStateMachineRole');
+      const g: Record<string, string[]> = {};
+      for (const r of Object.values(template.Resources)) {
+        if (r.Type !== 'AWS::IAM::Policy') continue;
+        if (!(r.Properties.Roles as { Ref: string }[]).some((x) => x.Ref === role)) continue;
+        for (const s of (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement) {
+          for (const a of list(s.Action).filter((x) => x.startsWith('s3:'))) {
+            const res = list(s.Resource).map((x) =>
+              text(x).replace(/^<BucketsData[0-9A-F]+\.Arn>/, 'data'),
+            );
+            g[a] = [...(g[a] ?? []), ...res].sort();
+          }
+        }
+      }
+      // Assess
+      expect(g['s3:GetObject']).toEqual(['data/work/*', 'data/work/map-results/*']);
+      expect(g['s3:PutObject']).toEqual(['data/work/map-results/*']);
+    });
+
+    it('grants no S3 or DynamoDB action on "*" and no wildcard action anywhere', () => {
+      // Prepare
+      const statements = Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy')
+        .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+      // Assess
+      for (const s of statements) {
+        for (const a of list(s.Action)) expect(a).not.toMatch(/^[a-z0-9]+:\*$|^\*$/);
+        if (
+          list(s.Action).some((a) => /^(s3|dynamodb):/.test(a)) &&
+          !list(s.Action).includes('s3:PutBucketNotification')
+        ) {
+          expect(list(s.Resource).map(text)).not.toContain('*');
+        }
+      }
+    });
+  });
+});
