@@ -84,5 +84,12 @@ interface FoopsiResult {
 /** A trace as handed to the engine; Float32Array means CaImAn's float32 code paths. */
 type Trace = Float32Array | Float64Array;
 
-export type { ConicSolverName, DeconvolutionMethod, FoopsiParams, FoopsiResult, NoiseMethod, Trace };
+export type {
+  ConicSolverName,
+  DeconvolutionMethod,
+  FoopsiParams,
+  FoopsiResult,
+  NoiseMethod,
+  Trace,
+};
 export { DEFAULT_FOOPSI_PARAMS };

@@ -301,7 +301,9 @@ describe('constrainedOasisAr1', () => {
       // (as in CaImAn) g may stay put, but it never moves away from the true decay.
       expect(Math.abs(res.g - 0.95)).toBeLessThanOrEqual(Math.abs(g0 - 0.95) + 1e-3);
       expect(correlation(res.c, calcium[0])).toBeGreaterThan(0.95);
-      console.info(`optimizeG from g0 = ${g0}: g = ${res.g}, corr ${correlation(res.c, calcium[0]).toFixed(4)}`);
+      console.info(
+        `optimizeG from g0 = ${g0}: g = ${res.g}, corr ${correlation(res.c, calcium[0]).toFixed(4)}`,
+      );
     }
   });
 
