@@ -1,14 +1,421 @@
+/**
+ * `caiman-spikes run FILES… --out DIR`: the IDEAS "CaImAn Spike Extraction" job, locally
+ * (lib/job/runJob.ts), with chunks of cells deconvolved on worker threads (bin/worker.ts) and
+ * every output written under a temporary name and renamed when whole. With no FILES it
+ * generates the embedded synthetic cell set (lib/job/synthetic.ts), runs the job on it and
+ * reports how well the known spikes were recovered.
+ */
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
+import { build } from 'esbuild';
+import { DeconvolutionError, InvalidInputError, InvalidParameterError } from '../../lib/errors.js';
+import { openEventSet } from '../../lib/isxd/index.js';
+import type { ChunkResult } from '../../lib/job/deconvolveChunk.js';
+import { allOutputNames, eventSetOutputName } from '../../lib/job/outputs.js';
+import { parseJobOptions, parseToolParams, TOOL_PARAM_NAMES } from '../../lib/job/params.js';
+import type { JobPlan, WorkItem } from '../../lib/job/plan.js';
+import { type JobReport, type JobRuntime, runJob } from '../../lib/job/runJob.js';
+import {
+  type SyntheticTruth,
+  scoreRecovery,
+  writeSyntheticCellSet,
+} from '../../lib/job/synthetic.js';
+import { type FileSource, fileSink, fileSource } from '../fileSource.js';
+import { createProgress } from '../progress.js';
+import {
+  type FromWorker,
+  partPath,
+  runChunkToFiles,
+  type ToWorker,
+  type WorkerError,
+} from '../worker.js';
 
-/** Registers `caiman-spikes run` (placeholder until its issue lands). */
+/** Options as commander parses them. */
+interface RunOptions {
+  out: string;
+  params?: string;
+  acceptedOnly?: string | boolean;
+  eventThresholdSn?: string;
+  overwrite?: boolean;
+  workers?: string;
+  quiet?: boolean;
+  [toolParam: string]: unknown;
+}
+
+/** Credits IDEAS charges per hour of this tool (contract, docs page). */
+const CREDITS_PER_HOUR = 0.5;
+/** Inputs smaller than this run in-process: starting workers would cost more than it saves. */
+const IN_PROCESS_BYTES = 2 * 1024 * 1024;
+const CHUNK_LIMITS = { maxChunkBytes: 1024 * 1024, maxCellsPerChunk: 64 };
+const SYNTHETIC_INPUT = 'synthetic_cellset.isxd';
+/**
+ * Bundles bin/worker.ts (and the lib/ code it runs) into one ES module with esbuild (tsx's own
+ * compiler), so worker threads start from plain JavaScript: no tsx loader thread per worker,
+ * which saves start-up time and about 60 MB per worker. The bundle is cached in the system temp
+ * folder with the size and mtime of every source it was built from, and rebuilt when one changes
+ * (bundling takes about half a second).
+ */
+async function bundleWorker(): Promise<string> {
+  const dir = join(tmpdir(), `caiman-spikes-worker-${process.getuid?.() ?? 0}`);
+  const outfile = join(dir, 'worker.mjs');
+  const stampFile = join(dir, 'worker.json');
+  const stamp = (files: string[]) =>
+    Promise.all(
+      files.map(async (file) => {
+        const st = await stat(file).catch(() => null);
+        return { file, size: st?.size ?? -1, mtimeMs: st?.mtimeMs ?? -1 };
+      }),
+    );
+  type Stamp = Awaited<ReturnType<typeof stamp>>;
+  const cached = await readFile(stampFile, 'utf8').then(
+    (t) => JSON.parse(t) as Stamp,
+    () => null,
+  );
+  if (cached !== null && (await stat(outfile).catch(() => null)) !== null) {
+    const now = await stamp(cached.map((c) => c.file));
+    if (JSON.stringify(now) === JSON.stringify(cached)) return outfile;
+  }
+  await mkdir(dir, { recursive: true });
+  const tmp = `${outfile}.${process.pid}.tmp`;
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL('../worker.ts', import.meta.url))],
+    outfile: tmp,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.inputs).map((f) => resolve(f));
+  await rename(tmp, outfile);
+  await writeFile(`${stampFile}.${process.pid}.tmp`, JSON.stringify(await stamp(inputs)));
+  await rename(`${stampFile}.${process.pid}.tmp`, stampFile);
+  return outfile;
+}
+
+const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const kebab = (name: string) => name.replace(/_/g, '-');
+
+async function readParamsFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new InvalidInputError(
+      `${path}: cannot read the --params file (${(cause as NodeJS.ErrnoException).code})`,
+      'FileNotFound',
+      { cause },
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new InvalidParameterError(
+      'params',
+      path,
+      `a JSON object keyed by the tool's parameter names (${(cause as Error).message})`,
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidParameterError(
+      'params',
+      path,
+      "a JSON object keyed by the tool's parameter names",
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+async function checkInputs(files: string[]): Promise<void> {
+  for (const f of files) {
+    const st = await stat(f).catch(() => null);
+    if (st === null) throw new InvalidInputError(`${f}: no such file`, 'FileNotFound');
+    if (!st.isFile()) throw new InvalidInputError(`${f}: not a file`, 'NotAFile');
+    if (extname(f).toLowerCase() !== '.isxd') {
+      throw new InvalidInputError(
+        `${f}: not an .isxd cell set (extension ${extname(f) || 'none'}, expected .isxd)`,
+        'NotIsxd',
+      );
+    }
+  }
+}
+
+async function checkOutputs(out: string, numFiles: number): Promise<void> {
+  for (const name of allOutputNames(numFiles)) {
+    if (
+      await stat(join(out, name)).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      throw new InvalidInputError(
+        `${join(out, name)} already exists; pass --overwrite to replace the outputs`,
+        'OutputExists',
+      );
+    }
+  }
+}
+
+function rebuildError(e: WorkerError): Error {
+  const err = new DeconvolutionError(e.message, e.code ?? e.name);
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+/** A pool of worker threads that run chunks; created on first use. */
+function workerPool(size: number, inputs: string[], partsDir: string) {
+  const workers: Worker[] = [];
+  const idle: Worker[] = [];
+  const waiting = new Map<
+    number,
+    { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void }
+  >();
+  let nextId = 0;
+  let planSent = false;
+  const spawn = (workerFile: string) => {
+    const w = new Worker(workerFile);
+    w.on('message', (msg: FromWorker) => {
+      const pending = waiting.get(msg.id);
+      waiting.delete(msg.id);
+      idle.push(w);
+      if (msg.type === 'done') pending?.resolve(msg.result);
+      else pending?.reject(rebuildError(msg.error));
+    });
+    w.on('error', (err) => {
+      for (const p of waiting.values()) p.reject(err);
+      waiting.clear();
+    });
+    workers.push(w);
+    idle.push(w);
+  };
+  // Bundle and start the workers at once, while the job is being planned.
+  const ready = bundleWorker().then((file) => {
+    for (let i = 0; i < size; i++) spawn(file);
+  });
+  return {
+    async run(plan: JobPlan, item: WorkItem): Promise<ChunkResult> {
+      await ready;
+      if (!planSent) {
+        planSent = true;
+        for (const w of workers)
+          w.postMessage({ type: 'init', plan, inputs, partsDir } satisfies ToWorker);
+      }
+      const w = idle.pop();
+      if (w === undefined) throw new DeconvolutionError('no idle worker', 'WorkerPool');
+      const id = nextId++;
+      return new Promise<ChunkResult>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        w.postMessage({ type: 'chunk', id, item } satisfies ToWorker);
+      });
+    },
+    async close() {
+      await ready.catch(() => {});
+      await Promise.all(workers.splice(0).map((w) => w.terminate()));
+    },
+  };
+}
+
+/** The events of one written event set, as frames per cell. */
+async function readEventFrames(path: string, periodSeconds: number) {
+  const src = fileSource(path);
+  try {
+    const cells = await (await openEventSet(src)).readAll();
+    return cells.map((c) => ({
+      frames: Array.from(c.offsetsMicros, (us) => Math.round(us / (periodSeconds * 1e6))),
+      amplitudes: c.amplitudes,
+    }));
+  } finally {
+    await src.close();
+  }
+}
+
+async function demoReport(out: string, truth: SyntheticTruth, report: JobReport): Promise<string> {
+  const period = 1 / truth.spec.frameRate;
+  const events = await readEventFrames(join(out, eventSetOutputName(0)), period);
+  const cells = report.outputs[0].cells.filter((c) => !c.skipped);
+  const score = scoreRecovery(
+    truth,
+    events,
+    cells.map((c) => c.cell),
+  );
+  const taus = cells
+    .map((c) => c.tauSeconds[0])
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const trueTau = -period / Math.log(truth.spec.g);
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  return [
+    `Synthetic demo: ${truth.spec.numCells} cells × ${truth.spec.numTimes} frames at ${truth.spec.frameRate} Hz`,
+    `(AR(1) g = ${truth.spec.g}, sn = ${truth.spec.sn}, ${truth.invalidFrames.length} invalid frames, ${truth.statuses.filter((s) => s === 'rejected').length} rejected cells).`,
+    `Spike recovery over ${cells.length} deconvolved cells (±${score.tolerance} frames): ${score.trueSpikes} true spikes, recall ${pct(score.recall)};`,
+    `${score.events} events, ${pct(score.precision)} of them near a true spike, carrying ${pct(score.amplitudePrecision)} of the event amplitude`,
+    `(the rest are small L1 events; --event-threshold-sn 3 keeps only events ≥ 3·sn).`,
+    `Median estimated decay time ${taus.length ? taus[Math.floor(taus.length / 2)].toFixed(3) : 'n/a'} s (true ${trueTau.toFixed(3)} s).`,
+  ].join('\n');
+}
+
+async function runCommand(files: string[], opts: RunOptions): Promise<number> {
+  const started = performance.now();
+  const raw: Record<string, unknown> = opts.params ? await readParamsFile(opts.params) : {};
+  for (const name of TOOL_PARAM_NAMES) {
+    const v = opts[camel(name)];
+    if (v !== undefined) raw[name] = v;
+  }
+  const params = parseToolParams(raw);
+  const options = parseJobOptions({
+    acceptedOnly: opts.acceptedOnly,
+    eventThresholdSn: opts.eventThresholdSn,
+  });
+  let workers: number | null = null;
+  if (opts.workers !== undefined) {
+    workers = Number(opts.workers);
+    if (!Number.isInteger(workers) || workers < 0)
+      throw new InvalidParameterError('workers', opts.workers, 'an integer ≥ 0 (0 = in-process)');
+  }
+  const out = resolve(opts.out);
+  const demo = files.length === 0;
+  await mkdir(out, { recursive: true });
+  let truth: SyntheticTruth | null = null;
+  if (demo) {
+    files = [join(out, SYNTHETIC_INPUT)];
+    truth = await writeSyntheticCellSet(fileSink(files[0]));
+  } else {
+    await checkInputs(files);
+  }
+  if (!opts.overwrite && !demo) await checkOutputs(out, files.length);
+
+  const inputBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
+  const size = workers ?? (inputBytes < IN_PROCESS_BYTES ? 0 : availableParallelism());
+  const partsDir = await mkdtemp(join(out, '.caiman-spikes-parts-'));
+  const inputs = files.map((f) => fileSource(f));
+  const opened: FileSource[] = [];
+  const open = (path: string) => {
+    const s = fileSource(path);
+    opened.push(s);
+    return s;
+  };
+  const pool = size > 0 ? workerPool(size, files, partsDir) : null;
+  const progress = createProgress(process.stderr, opts.quiet === true);
+  const runtime: JobRuntime = {
+    inputs,
+    limits: CHUNK_LIMITS,
+    concurrency: Math.max(1, size),
+    runChunk: (plan, item) =>
+      pool ? pool.run(plan, item) : runChunkToFiles(plan, item, inputs[item.file], partsDir),
+    chunksDone: async () => pool?.close(),
+    readPart: async (file, kind, chunk) => open(partPath(partsDir, file, kind, chunk)),
+    removeParts: async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+      await rm(partsDir, { recursive: true, force: true });
+    },
+    outputSink: (name) => fileSink(join(out, name)),
+    openOutput: async (name) => open(join(out, name)),
+    writeOutput: async (name, bytes) => {
+      const sink = fileSink(join(out, name));
+      await sink.write(bytes);
+      await sink.close();
+    },
+    removeOutput: (name) => rm(join(out, name), { force: true }),
+    onProgress: (e) => progress.onProgress(e),
+  };
+  let report: JobReport;
+  try {
+    report = await runJob(params, options, runtime);
+  } finally {
+    progress.stop();
+    await pool?.close();
+    await Promise.all([...inputs, ...opened].map((s) => s.close()));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const credits = (seconds / 3600) * CREDITS_PER_HOUR;
+  const skipped = report.outputs.reduce((n, o) => n + o.cells.filter((c) => c.skipped).length, 0);
+  process.stdout.write(
+    `Deconvolved ${report.numCells - skipped} of ${report.numCells} cells in ${files.length} file(s) ` +
+      `(p = ${params.p}, ${params.method_deconvolution}) and found ${report.numEvents} events in ${seconds.toFixed(2)} s ` +
+      `on ${Math.max(1, size)} ${size > 0 ? 'worker thread(s)' : 'thread (in-process)'}; wrote ${report.files.length} outputs to ${out}. ` +
+      `On IDEAS this run would cost ${credits.toFixed(5)} credits (${CREDITS_PER_HOUR} per hour).\n`,
+  );
+  if (truth !== null) process.stdout.write(`${await demoReport(out, truth, report)}\n`);
+  return 0;
+}
+
+const HELP = `
+Parameters take the IDEAS tool's names and values ('auto' = estimate): flags (--noise-range 0.25,0.5,
+--bas-nonneg false, --g 0.9) override the keys of --params FILE.json.
+
+Outputs in --out (k = position of the file in FILES, 000, 001, …): cellset_denoised.k.isxd,
+neural_events.k.isxd, traces_cellset_denoised.k.svg, footprints_cellset_denoised.k.svg,
+preview_neural_events.k.svg, output_metadata.json. Several files must form one series (same cells,
+names, statuses, frame period and field of view, no overlap in time); each is deconvolved on its own.
+
+Events: frames where the deconvolved activity s is > 0 and above float32 round-off (1e-5·max s),
+never at dropped / cropped / blank frames; --event-threshold-sn K also requires s ≥ K·sn.
+--accepted-only: 'accepted' (default when given) deconvolves accepted cells only;
+'accepted+undecided' skips rejected cells. Skipped cells keep their footprint and get an all-NaN
+trace and no events.
+
+A cell that cannot be deconvolved (e.g. a constant trace with p = 2) fails the job with exit code 2
+naming the file, the cell and the reason; skip it with --accepted-only if it is not accepted.
+Exit codes: 0 ok, 2 bad input (file, parameter, series, cell), 1 internal error. Nothing partial is
+left behind. With no FILES a synthetic cell set with known spikes is generated in --out and its
+recovery reported (its outputs are replaced).`;
+
+/** Registers `caiman-spikes run`. */
 function registerRun(program: Command, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('run')
-    .description('not implemented yet')
-    .action(() => {
-      process.stderr.write('caiman-spikes run: not implemented yet\n');
-      setExit(1);
+    .description(
+      'extract spikes (CaImAn constrained_foopsi) from Inscopix cell sets, as the IDEAS tool does',
+    )
+    .argument(
+      '[files...]',
+      'input cell sets (.isxd) in the order that numbers the outputs; none = synthetic demo',
+    )
+    .option('-o, --out <dir>', 'output folder', 'out')
+    .option('--params <file>', "JSON file keyed by the tool's parameter names");
+  const help: Record<string, string> = {
+    bl: "baseline: 'auto' or a number",
+    c1: "initial calcium: 'auto' or a number (cvxpy only)",
+    g: "AR coefficients: 'auto' or p comma-separated numbers",
+    sn: "noise level: 'auto' or a number ≥ 0",
+    p: 'AR order: 1 (default) or 2 (0: no deconvolution)',
+    method_deconvolution: "'oasis' (default) or 'cvxpy'",
+    bas_nonneg: 'baseline ≥ 0: true (default) or false',
+    noise_method: "'logmexp' (default), 'mean' or 'median'",
+    noise_range: "PSD band for sn, 'fmin,fmax' in (0, 0.5] (default 0.25,0.5)",
+    s_min: 'minimum spike: unset = L1; 0 = automatic; > 0 absolute; < 0 = |s_min|·sn·√(1−g)',
+    optimize_g: 'number of isolated events used to refine g (true = 1; default 0)',
+    fudge_factor: 'shrinkage of the estimated AR roots, (0, 1] (default 0.96)',
+    lags: 'extra autocovariance lags for estimating g, ≥ 1 (default 5)',
+    solvers: "conic solvers for 'cvxpy', 's1,s2' (default ECOS,SCS)",
+  };
+  for (const name of TOOL_PARAM_NAMES) cmd.option(`--${kebab(name)} <value>`, help[name]);
+  cmd
+    .option(
+      '--accepted-only [mode]',
+      "skip cells: 'accepted' (deconvolve accepted only) or 'accepted+undecided' (skip rejected)",
+    )
+    .option(
+      '--event-threshold-sn <K>',
+      'keep only events with amplitude ≥ K·sn (default: every positive event)',
+    )
+    .option('--overwrite', 'replace existing outputs in --out')
+    .option(
+      '--workers <n>',
+      'worker threads (default: all cores, or in-process for inputs under 2 MB; 0 = in-process)',
+    )
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', HELP)
+    .action(async (files: string[], opts: RunOptions) => {
+      setExit(await runCommand(files, opts));
     });
 }
 
-export { registerRun };
+export type { RunOptions };
+export { registerRun, runCommand };

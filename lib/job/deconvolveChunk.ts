@@ -1,0 +1,286 @@
+/**
+ * Map step of the job: deconvolve cells [cellStart, cellEnd) of one file and emit the exact
+ * bytes those cells occupy in the two outputs (isxd-format.md §5.1, §6.1):
+ *
+ *   cell-set part = for each cell: footprint bytes copied verbatim ‖ fl32(c_t) for t < T,
+ *                   NaN at invalid (dropped / cropped / blank) frames;
+ *   event part    = for each cell, for each frame t with an event: u64 offset ‖ u64 cell ‖ f32 s_t.
+ *
+ * c and s = sp come from `constrainedFoopsi` (deconvolution-algorithms.md §1) on the float32
+ * trace with NaN at invalid frames. An event is a frame t that is valid and where
+ *   fl32(s_t) > 0            (the original's rule, contract §4)
+ *   s_t > 1e-5·max_t s_t     (drops float32 round-off residue, golden README "Spike positions")
+ *   s_t ≥ K·sn               (only with --event-threshold-sn K).
+ * Offsets are µs from the file start: round(t·period·1e6) (contract §4).
+ */
+import type { ByteSink, ByteSource } from '../bytes.js';
+import { constrainedFoopsi } from '../deconvolution/constrainedFoopsi.js';
+import { arRoots } from '../deconvolution/linalg.js';
+import { CaimanSpikesError, DeconvolutionError } from '../errors.js';
+import { frameOffsetMicros } from '../isxd/index.js';
+import { toFoopsiParams } from './params.js';
+import { type JobPlan, ratioSeconds, type WorkItem } from './plan.js';
+import { skewness } from './previews/tracesPreview.js';
+
+/** Per-cell facts reported in output_metadata.json. */
+interface CellSummary {
+  cell: number;
+  name: string;
+  status: string;
+  /** True when --accepted-only skipped the cell (trace all NaN, no events). */
+  skipped: boolean;
+  /** AR coefficients as used (empty when skipped). */
+  g: number[];
+  /** Time constants in seconds: [τ_decay] for p = 1, [τ_decay, τ_rise] for p = 2. */
+  tauSeconds: number[];
+  sn: number;
+  bl: number;
+  lam: number | null;
+  numEvents: number;
+  /** Events per second of valid recording. */
+  eventRateHz: number;
+  /** Skewness of the denoised trace over valid frames (ranks cells in the traces preview). */
+  skewness: number;
+}
+
+/** What a chunk produced; the parts themselves went to the sinks. */
+interface ChunkResult {
+  file: number;
+  chunk: number;
+  cellStart: number;
+  cellEnd: number;
+  cells: CellSummary[];
+  cellSetPartBytes: number;
+  eventPartBytes: number;
+  /** Events per cell of the chunk. */
+  eventCounts: number[];
+  /** Offset (µs, u64 as a decimal string) of each cell's first event; "0" when none. */
+  firstOffsetsUs: string[];
+}
+
+/** Relative threshold below which a positive s_t is float32 round-off, not an event. */
+const ROUND_OFF = 1e-5;
+const PACKET_BYTES = 20;
+/** Input cells are read in batches of about this many bytes. */
+const READ_BYTES = 8 * 1024 * 1024;
+const TWO_32 = 2 ** 32;
+
+/** Whether the --accepted-only option skips a cell with this status. */
+function isSkipped(status: string, acceptedOnly: JobPlan['options']['acceptedOnly']): boolean {
+  if (acceptedOnly === 'accepted') return status !== 'accepted';
+  if (acceptedOnly === 'accepted+undecided') return status === 'rejected';
+  return false;
+}
+
+/**
+ * Time constants τ = −Δ/ln(z) of the AR roots z (decay first, then rise for p = 2); NaN for a
+ * root that is not real and in (0, 1).
+ */
+function timeConstants(g: number[], periodSeconds: number): number[] {
+  if (g.length === 0) return [];
+  const { re, im } = arRoots(Float64Array.from(g));
+  return Array.from(re)
+    .map((z, i) => (im[i] === 0 && z > 0 && z < 1 ? z : Number.NaN))
+    .sort((a, b) => (Number.isNaN(a) ? 1 : Number.isNaN(b) ? -1 : b - a))
+    .map((z) => -periodSeconds / Math.log(z));
+}
+
+/**
+ * µs offset of frame t, round(t·num·10⁶/den) rounding half up (= frameOffsetMicros), in
+ * doubles while t·num·10⁶ < 2^53 (exact there: floor, then the remainder corrects it).
+ */
+function offsetMicros(
+  t: number,
+  period: { num: bigint; den: bigint },
+  num: number,
+  den: number,
+): number {
+  const x = t * num * 1e6;
+  if (!(x < 2 ** 53) || den > 2 ** 31) return frameOffsetMicros(t, period);
+  let q = Math.floor(x / den);
+  let r = x - q * den;
+  if (r < 0) {
+    q--;
+    r += den;
+  } else if (r >= den) {
+    q++;
+    r -= den;
+  }
+  return 2 * r >= den ? q + 1 : q;
+}
+
+/**
+ * Deconvolves one chunk of cells and streams its two output parts.
+ *
+ * @param plan - from `planJob`.
+ * @param item - the chunk.
+ * @param source - the chunk's input cell set (`plan.files[item.file].input`).
+ * @param cellSetPart - receives the chunk's cell-set data bytes; closed on success, aborted on failure.
+ * @param eventPart - receives the chunk's 20-byte event packets (global cell index); closed / aborted likewise.
+ * @throws DeconvolutionError naming the cell, the file and the reason when a cell cannot be
+ *   deconvolved (unless --accepted-only skips it).
+ */
+async function deconvolveChunk(
+  plan: JobPlan,
+  item: WorkItem,
+  source: ByteSource,
+  cellSetPart: ByteSink,
+  eventPart: ByteSink,
+): Promise<ChunkResult> {
+  try {
+    const result = await runChunk(plan, item, source, cellSetPart, eventPart);
+    await cellSetPart.close();
+    await eventPart.close();
+    return result;
+  } catch (err) {
+    await cellSetPart.abort();
+    await eventPart.abort();
+    throw err;
+  }
+}
+
+async function runChunk(
+  plan: JobPlan,
+  item: WorkItem,
+  source: ByteSource,
+  cellSetPart: ByteSink,
+  eventPart: ByteSink,
+): Promise<ChunkResult> {
+  const info = plan.files[item.file];
+  const { bytesPerCell: B, numTimes: T } = info;
+  const footprintBytes = 4 * info.width * info.height;
+  const periodSeconds = ratioSeconds(info.period);
+  const period = { num: BigInt(info.period.num), den: BigInt(info.period.den) };
+  const periodNum = Number(info.period.num);
+  const periodDen = Number(info.period.den);
+  const foopsiParams = toFoopsiParams(plan.params);
+  const K = plan.options.eventThresholdSn;
+  const invalid = new Uint8Array(T);
+  for (const t of info.invalidFrames) invalid[t] = 1;
+  const validSeconds = (T - info.invalidFrames.length) * periodSeconds;
+
+  const trace = new Float32Array(T);
+  const traceBytes = new Uint8Array(trace.buffer);
+  const out = new Float32Array(T);
+  const outBytes = new Uint8Array(out.buffer);
+  const packets = new Uint8Array(T * PACKET_BYTES);
+  const view = new DataView(packets.buffer);
+
+  const numCells = item.cellEnd - item.cellStart;
+  const batchCells = Math.max(1, Math.floor(READ_BYTES / B));
+  const result: ChunkResult = {
+    file: item.file,
+    chunk: item.chunk,
+    cellStart: item.cellStart,
+    cellEnd: item.cellEnd,
+    cells: [],
+    cellSetPartBytes: numCells * B,
+    eventPartBytes: 0,
+    eventCounts: [],
+    firstOffsetsUs: [],
+  };
+
+  let bytes: Uint8Array = new Uint8Array(0);
+  let batchStart = 0;
+  for (let k = 0; k < numCells; k++) {
+    const cell = item.cellStart + k;
+    if (k % batchCells === 0) {
+      const count = Math.min(batchCells, numCells - k);
+      bytes = await source.read(cell * B, count * B);
+      if (bytes.byteLength !== count * B) {
+        throw new DeconvolutionError(
+          `${info.input}: cells ${cell}…${cell + count - 1} end past the data section (expected ${count * B} bytes, got ${bytes.byteLength})`,
+          'Truncated',
+        );
+      }
+      batchStart = k;
+    }
+    const at = (k - batchStart) * B;
+    await cellSetPart.write(bytes.subarray(at, at + footprintBytes));
+    const name = info.names[cell];
+    const status = info.statuses[cell];
+    if (isSkipped(status, plan.options.acceptedOnly)) {
+      out.fill(Number.NaN);
+      await cellSetPart.write(outBytes.slice());
+      result.cells.push({
+        cell,
+        name,
+        status,
+        skipped: true,
+        g: [],
+        tauSeconds: [],
+        sn: Number.NaN,
+        bl: Number.NaN,
+        lam: null,
+        numEvents: 0,
+        eventRateHz: 0,
+        skewness: Number.NaN,
+      });
+      result.eventCounts.push(0);
+      result.firstOffsetsUs.push('0');
+      continue;
+    }
+    traceBytes.set(bytes.subarray(at + footprintBytes, at + B));
+    for (const t of info.invalidFrames) trace[t] = Number.NaN;
+
+    let r: ReturnType<typeof constrainedFoopsi>;
+    try {
+      r = constrainedFoopsi(trace, foopsiParams);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new DeconvolutionError(
+        `${info.input}: cell ${cell} (${name}) cannot be deconvolved: ${reason}`,
+        err instanceof CaimanSpikesError ? err.code : 'Deconvolution',
+        { cause: err },
+      );
+    }
+    const { c, sp } = r;
+    let maxSp = 0;
+    for (let t = 0; t < T; t++) {
+      out[t] = invalid[t] ? Number.NaN : c[t];
+      if (!invalid[t] && sp[t] > maxSp) maxSp = sp[t];
+    }
+    await cellSetPart.write(outBytes.slice());
+
+    // Events (module doc): valid, fl32(s) > 0, above round-off, ≥ K·sn when asked.
+    const roundOff = ROUND_OFF * maxSp;
+    const minAmplitude = K === null ? 0 : K * r.sn;
+    let n = 0;
+    let first = 0;
+    for (let t = 0; t < T; t++) {
+      const s = sp[t];
+      if (invalid[t] || !(Math.fround(s) > 0) || !(s > roundOff) || s < minAmplitude) continue;
+      const offset = offsetMicros(t, period, periodNum, periodDen);
+      if (n === 0) first = offset;
+      const o = n * PACKET_BYTES;
+      view.setUint32(o, offset % TWO_32, true);
+      view.setUint32(o + 4, Math.floor(offset / TWO_32), true);
+      view.setUint32(o + 8, cell, true);
+      view.setUint32(o + 12, 0, true);
+      view.setFloat32(o + 16, s, true);
+      n++;
+    }
+    if (n > 0) await eventPart.write(packets.slice(0, n * PACKET_BYTES));
+    result.eventPartBytes += n * PACKET_BYTES;
+    result.eventCounts.push(n);
+    result.firstOffsetsUs.push(String(first));
+    result.cells.push({
+      cell,
+      name,
+      status,
+      skipped: false,
+      g: [...r.g],
+      tauSeconds: timeConstants([...r.g], periodSeconds),
+      sn: r.sn,
+      bl: r.bl,
+      lam: r.lam,
+      numEvents: n,
+      eventRateHz: validSeconds > 0 ? n / validSeconds : 0,
+      skewness: skewness(out),
+    });
+  }
+  return result;
+}
+
+export type { CellSummary, ChunkResult };
+export { deconvolveChunk, isSkipped, offsetMicros, timeConstants };

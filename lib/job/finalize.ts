@@ -1,0 +1,240 @@
+/**
+ * Finalize step of the job: `output_metadata.json` in the original tool's shape
+ * (ideas-tool-contract.md §6) without its defects (§11.9: method/units written, event-set
+ * numSamples = frames and event counts under numEvents, real dropped/cropped/blank lists,
+ * exact end time, one shared period), plus per-cell τ (s), sn, baseline, λ, event count and
+ * rate; and the three SVG previews per input (§7), drawn from the written outputs.
+ *
+ * end = start + period·numTimes, as an exact reduced rational.
+ */
+import type { ByteSource } from '../bytes.js';
+import { readFooter } from '../isxd/container.js';
+import { bigintToPlain, toPlain } from '../isxd/json.js';
+import type { FileOutputs } from './assemble.js';
+import type { CellSummary } from './deconvolveChunk.js';
+import { METADATA_NAME, previewNames } from './outputs.js';
+import { type CellSetInfo, type JobPlan, ratioSeconds } from './plan.js';
+import { accumulateEvents, createEventSummary, eventsPreview } from './previews/eventsPreview.js';
+import {
+  type FootprintToDraw,
+  footprintsPreview,
+  halfMaxContour,
+} from './previews/footprintsPreview.js';
+import { rainbow } from './previews/svg.js';
+import { selectCells, type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
+
+const READ_BYTES = 4 * 1024 * 1000;
+const encoder = new TextEncoder();
+
+type Plain = Record<string, unknown>;
+
+const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? (a < 0n ? -a : a) : gcd(b, a % b));
+
+/** start + period·numTimes as a reduced {num, den} (the original rounds it to the start's den). */
+function exactEnd(info: CellSetInfo): {
+  secsSinceEpoch: { num: number | string; den: number | string };
+  utcOffset: number;
+} {
+  const { num: sn, den: sd } = info.start.secsSinceEpoch;
+  const { num: pn, den: pd } = info.period;
+  const num = BigInt(sn) * BigInt(pd) + BigInt(pn) * BigInt(info.numTimes) * BigInt(sd);
+  const den = BigInt(sd) * BigInt(pd);
+  const g = gcd(num, den) || 1n;
+  return {
+    secsSinceEpoch: { num: bigintToPlain(num / g), den: bigintToPlain(den / g) },
+    utcOffset: info.start.utcOffset,
+  };
+}
+
+function dig(obj: unknown, ...path: string[]): unknown {
+  let v = obj;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Plain)[k] : undefined;
+  return v;
+}
+
+/** The e-focus of a file (contract §6 lookup order), or null. */
+function focusOf(footer: Plain): number | null {
+  const extra = footer.extraProperties;
+  const candidates = [dig(extra, 'idps', 'efocus'), dig(extra, 'microscope', 'focus')];
+  for (const c of candidates) if (typeof c === 'number') return c;
+  return null;
+}
+
+function cellMetadata(c: CellSummary): Plain {
+  return {
+    name: c.name,
+    status: c.status,
+    skipped: c.skipped,
+    g: c.g,
+    tau_seconds: c.tauSeconds,
+    sn: c.sn,
+    baseline: c.bl,
+    lambda: c.lam,
+    num_events: c.numEvents,
+    event_rate_hz: c.eventRateHz,
+  };
+}
+
+function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<string, Plain> {
+  const info = plan.files[out.file];
+  const count = (s: string) => info.statuses.filter((x) => x === s).length;
+  const seconds = ratioSeconds(info.period);
+  const samplingRate = seconds > 0 ? 1 / seconds : null;
+  const end = exactEnd(info);
+  const focus = focusOf(footer);
+  const signal = dig(footer.extraProperties, 'idps', 'cellset') as Plain | undefined;
+  const timing = info.timingInfo;
+  const units = typeof signal?.units === 'string' ? signal.units : null;
+  const stem = (name: string) => name.replace(/\.isxd$/, '');
+  return {
+    [stem(out.cellSetName)]: {
+      metrics: {
+        num_accepted_cells: count('accepted'),
+        num_undecided_cells: count('undecided'),
+        num_rejected_cells: count('rejected'),
+        total_num_cells: info.numCells,
+        num_deconvolved_cells: out.cells.filter((c) => !c.skipped).length,
+      },
+      timingInfo: { ...timing, sampling_rate: samplingRate, end },
+      spacingInfo: info.spacingInfo,
+      microscope: { focus },
+      ...(signal ? { dataset: { signal: [{ method: signal.method ?? null, units }] } } : {}),
+      deconvolution: {
+        input: info.input,
+        params: plan.params,
+        options: plan.options,
+        trace: 'denoised calcium c (no baseline, initial transient removed), NaN at invalid frames',
+        cells: out.cells.map(cellMetadata),
+      },
+    },
+    [stem(out.eventSetName)]: {
+      metrics: { total_num_cells: info.numCells, total_num_events: out.numEvents },
+      timingInfo: {
+        start: info.start,
+        end,
+        numSamples: info.numTimes,
+        numFrames: info.numTimes,
+        numEvents: out.eventCounts,
+        period: info.period,
+        sampling_rate: samplingRate,
+        dropped: timing.dropped ?? [],
+        cropped: timing.cropped ?? [],
+        blank: timing.blank ?? [],
+      },
+      microscope: { focus },
+      events: {
+        amplitude_units: units,
+        rule:
+          plan.options.eventThresholdSn === null
+            ? 'frames with fl32(s) > 0 and s > 1e-5·max(s), valid frames only'
+            : `frames with fl32(s) > 0, s > 1e-5·max(s) and s ≥ ${plan.options.eventThresholdSn}·sn, valid frames only`,
+      },
+    },
+  };
+}
+
+async function drawTraces(
+  info: CellSetInfo,
+  out: FileOutputs,
+  cellSet: ByteSource,
+): Promise<{ svg: string; colors: Map<number, string> }> {
+  const candidates = out.cells.filter((c) => c.status !== 'rejected' && !c.skipped);
+  const chosen = selectCells(
+    candidates.map((c) => ({ cell: c.cell, skewness: c.skewness ?? Number.NaN })),
+  );
+  const footprintBytes = 4 * info.width * info.height;
+  const traces: TraceToDraw[] = [];
+  const colors = new Map<number, string>();
+  for (let rank = 0; rank < chosen.length; rank++) {
+    const cell = chosen[rank];
+    const bytes = await cellSet.read(cell * info.bytesPerCell + footprintBytes, 4 * info.numTimes);
+    const values = new Float32Array(info.numTimes);
+    new Uint8Array(values.buffer).set(bytes);
+    traces.push({ cell, name: info.names[cell], rank, values });
+    colors.set(cell, rainbow(rank, chosen.length));
+  }
+  return { svg: tracesPreview(traces, ratioSeconds(info.period), info.numTimes), colors };
+}
+
+async function drawFootprints(
+  info: CellSetInfo,
+  out: FileOutputs,
+  cellSet: ByteSource,
+  colors: Map<number, string>,
+): Promise<string> {
+  const n = info.width * info.height;
+  const cells: FootprintToDraw[] = [];
+  for (const c of out.cells) {
+    if (c.status === 'rejected' || c.skipped) continue;
+    const bytes = await cellSet.read(c.cell * info.bytesPerCell, 4 * n);
+    const pixels = new Float32Array(n);
+    new Uint8Array(pixels.buffer).set(bytes);
+    cells.push({
+      cell: c.cell,
+      name: c.name,
+      outline: halfMaxContour(pixels, info.width, info.height),
+      color: colors.get(c.cell) ?? null,
+    });
+  }
+  return footprintsPreview(cells, info.width, info.height);
+}
+
+async function drawEvents(
+  info: CellSetInfo,
+  out: FileOutputs,
+  eventSet: ByteSource,
+): Promise<string> {
+  const period = ratioSeconds(info.period);
+  const summary = createEventSummary(
+    info.numCells,
+    info.numTimes,
+    period,
+    (info.numTimes - info.invalidFrames.length) * period,
+  );
+  const total = out.numEvents * 20;
+  for (let at = 0; at < total; at += READ_BYTES) {
+    accumulateEvents(summary, await eventSet.read(at, Math.min(READ_BYTES, total - at)));
+  }
+  return eventsPreview(summary);
+}
+
+/**
+ * Writes output_metadata.json and the three previews of every file.
+ *
+ * @param outputs - one FileOutputs per input (any order).
+ * @param openOutput - opens a written output (cellset_denoised / neural_events) by name.
+ * @param writeOutput - writes a whole small output (JSON, SVG) by name.
+ * @returns the metadata object and the names written, metadata last.
+ */
+async function finalizeJob(
+  plan: JobPlan,
+  outputs: FileOutputs[],
+  openOutput: (name: string) => Promise<ByteSource>,
+  writeOutput: (name: string, bytes: Uint8Array) => Promise<void>,
+): Promise<{ metadata: object; files: string[] }> {
+  const metadata: Record<string, Plain> = {};
+  const files: string[] = [];
+  for (const out of [...outputs].sort((a, b) => a.file - b.file)) {
+    const info = plan.files[out.file];
+    const cellSet = await openOutput(out.cellSetName);
+    const footer = toPlain((await readFooter(cellSet)).root) as Plain;
+    Object.assign(metadata, fileMetadata(plan, out, footer));
+    const names = previewNames(out.file);
+    const { svg, colors } = await drawTraces(info, out, cellSet);
+    await writeOutput(names.traces, encoder.encode(svg));
+    await writeOutput(
+      names.footprints,
+      encoder.encode(await drawFootprints(info, out, cellSet, colors)),
+    );
+    await writeOutput(
+      names.events,
+      encoder.encode(await drawEvents(info, out, await openOutput(out.eventSetName))),
+    );
+    files.push(names.traces, names.footprints, names.events);
+  }
+  await writeOutput(METADATA_NAME, encoder.encode(JSON.stringify(metadata, null, 4)));
+  files.push(METADATA_NAME);
+  return { metadata, files };
+}
+
+export { exactEnd, finalizeJob };

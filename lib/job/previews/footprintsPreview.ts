@@ -1,0 +1,125 @@
+/**
+ * `footprints_cellset_denoised.kkk.svg` (contract §7): each non-rejected cell outlined by the
+ * iso-line of its footprint at half its maximum, f(x, y) = max f / 2 (marching squares,
+ * d3-contour), every piece of it (the original drew only the first, §11.11). Highlighted cells
+ * (the ones in the traces preview) are filled in their colour at 50 % opacity and labelled
+ * with their name at the contour centroid; the others are light grey. Image y grows
+ * downwards, as in IDPS.
+ */
+import { contours } from 'd3-contour';
+import { el, svgDocument, text } from './svg.js';
+
+/** A footprint's half-maximum outline (pixel units) and the centre of its largest piece. */
+interface Outline {
+  d: string;
+  cx: number;
+  cy: number;
+}
+
+/** One footprint to outline. */
+interface FootprintToDraw {
+  cell: number;
+  name: string;
+  /** From {@link halfMaxContour}. */
+  outline: Outline;
+  /** Fill colour when highlighted, null for a grey outline. */
+  color: string | null;
+}
+
+const GREY = '#c8c8c8';
+
+/** SVG path of the half-maximum contour (all pieces), in pixel units; empty if all-zero. */
+function halfMaxContour(
+  pixels: Float32Array,
+  width: number,
+  height: number,
+): { d: string; cx: number; cy: number } {
+  let max = 0;
+  for (let i = 0; i < pixels.length; i++) if (pixels[i] > max) max = pixels[i];
+  if (!(max > 0)) return { d: '', cx: Number.NaN, cy: Number.NaN };
+  const values = new Float64Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) values[i] = Number.isFinite(pixels[i]) ? pixels[i] : 0;
+  const [shape] = contours()
+    .size([width, height])
+    .thresholds([max / 2])(Array.from(values));
+  const parts: string[] = [];
+  let best = { n: 0, cx: Number.NaN, cy: Number.NaN };
+  for (const polygon of shape.coordinates) {
+    for (const ring of polygon) {
+      parts.push(`M${ring.map(([x, y]) => `${x},${y}`).join('L')}Z`);
+      if (ring.length > best.n) {
+        const cx = ring.reduce((a, p) => a + p[0], 0) / ring.length;
+        const cy = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+        best = { n: ring.length, cx, cy };
+      }
+    }
+  }
+  // Label at the centre of the largest piece.
+  return { d: parts.join(''), cx: best.cx, cy: best.cy };
+}
+
+/**
+ * Renders the footprints preview.
+ *
+ * @param cells - non-rejected cells; highlighted ones are drawn last (on top).
+ */
+function footprintsPreview(cells: FootprintToDraw[], width: number, height: number): string {
+  const scale = Math.max(1, Math.min(720 / width, 720 / height));
+  const margin = { top: 46, right: 20, bottom: 20, left: 20 };
+  const W = margin.left + width * scale + margin.right;
+  const H = margin.top + height * scale + margin.bottom;
+  const ordered = [...cells].sort((a, b) => Number(a.color !== null) - Number(b.color !== null));
+  const shapes: string[] = [];
+  const labels: string[] = [];
+  for (const c of ordered) {
+    const { d, cx, cy } = c.outline;
+    if (d === '') continue;
+    shapes.push(
+      el('path', {
+        class: c.color === null ? 'footprint' : 'footprint highlighted',
+        'data-cell': c.cell,
+        d,
+        fill: c.color ?? GREY,
+        'fill-opacity': c.color === null ? 0.35 : 0.5,
+        stroke: c.color ?? '#999',
+        'stroke-width': 0.8 / scale,
+        'fill-rule': 'evenodd',
+      }),
+    );
+    if (c.color !== null && Number.isFinite(cx)) {
+      labels.push(
+        text(margin.left + cx * scale, margin.top + cy * scale + 4, c.name, {
+          'text-anchor': 'middle',
+          'font-size': 11,
+          fill: '#111',
+          'font-weight': 'bold',
+        }),
+      );
+    }
+  }
+  const body = [
+    text(W / 2, 26, `Footprints of ${cells.length} cells (half-maximum contours)`, {
+      'text-anchor': 'middle',
+      'font-size': 15,
+    }),
+    el('rect', {
+      x: margin.left,
+      y: margin.top,
+      width: width * scale,
+      height: height * scale,
+      fill: '#fafafa',
+      stroke: '#888',
+    }),
+    el('g', { transform: `translate(${margin.left} ${margin.top}) scale(${scale})` }, ...shapes),
+    ...labels,
+  ];
+  if (cells.length === 0) {
+    body.push(
+      text(W / 2, H / 2, 'No accepted or undecided cell to show', { 'text-anchor': 'middle' }),
+    );
+  }
+  return svgDocument(Math.round(W), Math.round(H), body);
+}
+
+export type { FootprintToDraw, Outline };
+export { footprintsPreview, halfMaxContour };

@@ -1,0 +1,186 @@
+/**
+ * `traces_cellset_denoised.kkk.svg` (contract §7): up to 20 non-rejected cells spread evenly
+ * over the skewness ranking, each trace z-scored, z_t = (c_t − mean c)/std c (a flat trace is
+ * drawn flat instead of vanishing, contract §11.11), stacked 7 units apart with the lowest
+ * skewness at the bottom, coloured by rank. Long traces are reduced to min/max pairs per
+ * horizontal pixel column, which keeps every peak visible. NaN frames are gaps.
+ */
+import { scaleLinear } from 'd3-scale';
+import { line } from 'd3-shape';
+import { bottomAxis, el, rainbow, svgDocument, text } from './svg.js';
+
+/** One cell to draw. */
+interface TraceToDraw {
+  cell: number;
+  name: string;
+  /** Rank of the cell's skewness among the drawn cells (0 = lowest). */
+  rank: number;
+  values: Float32Array;
+}
+
+const MAX_SHOWN = 20;
+const OFFSET = 7;
+
+/** Sample skewness over the finite values (NaN when fewer than 3 or zero variance). */
+function skewness(values: ArrayLike<number>): number {
+  let n = 0;
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isFinite(v)) {
+      n++;
+      mean += (v - mean) / n;
+    }
+  }
+  let m2 = 0;
+  let m3 = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    const d = v - mean;
+    m2 += d * d;
+    m3 += d * d * d;
+  }
+  if (n < 3 || m2 === 0) return Number.NaN;
+  m2 /= n;
+  m3 /= n;
+  return m3 / m2 ** 1.5;
+}
+
+/**
+ * Up to 20 cells spread evenly over the ranking by skewness (NaN last), de-duplicated,
+ * returned lowest skewness first.
+ */
+function selectCells(cells: { cell: number; skewness: number }[]): number[] {
+  const ranked = [...cells].sort(
+    (a, b) =>
+      (Number.isNaN(a.skewness) ? 1 : 0) - (Number.isNaN(b.skewness) ? 1 : 0) ||
+      a.skewness - b.skewness ||
+      a.cell - b.cell,
+  );
+  const n = ranked.length;
+  if (n <= MAX_SHOWN) return ranked.map((c) => c.cell);
+  const picks = new Set<number>();
+  for (let i = 0; i < MAX_SHOWN; i++) picks.add(Math.round((i * (n - 1)) / (MAX_SHOWN - 1)));
+  return [...picks].sort((a, b) => a - b).map((i) => ranked[i].cell);
+}
+
+/** [frame, z] points, reduced to the min and max of each of `columns` bins. */
+function reduce(values: Float32Array, columns: number): [number, number][] {
+  let n = 0;
+  let mean = 0;
+  let m2 = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    n++;
+    const d = v - mean;
+    mean += d / n;
+    m2 += d * (v - mean);
+  }
+  const std = n > 1 ? Math.sqrt(m2 / n) : 0;
+  const z = (v: number) => (std > 0 ? (v - mean) / std : 0);
+  const T = values.length;
+  const out: [number, number][] = [];
+  if (T <= 2 * columns) {
+    for (let t = 0; t < T; t++)
+      out.push([t, Number.isFinite(values[t]) ? z(values[t]) : Number.NaN]);
+    return out;
+  }
+  const per = T / columns;
+  for (let b = 0; b < columns; b++) {
+    const lo = Math.floor(b * per);
+    const hi = Math.floor((b + 1) * per);
+    let iMin = -1;
+    let iMax = -1;
+    for (let t = lo; t < hi; t++) {
+      const v = values[t];
+      if (!Number.isFinite(v)) continue;
+      if (iMin < 0 || v < values[iMin]) iMin = t;
+      if (iMax < 0 || v > values[iMax]) iMax = t;
+    }
+    if (iMin < 0) {
+      out.push([lo, Number.NaN]);
+      continue;
+    }
+    const [a, c] = iMin < iMax ? [iMin, iMax] : [iMax, iMin];
+    out.push([a, z(values[a])], [c, z(values[c])]);
+  }
+  return out;
+}
+
+/**
+ * Renders the traces preview.
+ *
+ * @param traces - the selected cells (see {@link selectCells}), any order.
+ * @param periodSeconds - frame period; the x axis is time since the file start.
+ */
+function tracesPreview(traces: TraceToDraw[], periodSeconds: number, numTimes: number): string {
+  const width = 900;
+  const rows = Math.max(traces.length, 10);
+  const plotH = Math.min(rows * 34, 700);
+  const margin = { top: 46, right: 24, bottom: 56, left: 90 };
+  const height = margin.top + plotH + margin.bottom;
+  const x = scaleLinear()
+    .domain([0, Math.max(numTimes - 1, 1) * periodSeconds])
+    .range([margin.left, width - margin.right]);
+  const sorted = [...traces].sort((a, b) => a.rank - b.rank);
+  const y = scaleLinear()
+    .domain([-OFFSET * 0.6, OFFSET * (Math.max(sorted.length, 1) - 1) + OFFSET * 0.9])
+    .range([margin.top + plotH, margin.top]);
+  const columns = width - margin.left - margin.right;
+  const body: string[] = [
+    text(
+      width / 2,
+      26,
+      `${traces.length} cell traces ordered by skewness (z-scored denoised traces)`,
+      {
+        'text-anchor': 'middle',
+        'font-size': 15,
+      },
+    ),
+  ];
+  sorted.forEach((tr, i) => {
+    const path = line<[number, number]>()
+      .digits(1)
+      .defined((d) => Number.isFinite(d[1]))
+      .x((d) => x(d[0] * periodSeconds))
+      .y((d) => y(d[1] + i * OFFSET))(reduce(tr.values, columns));
+    const color = rainbow(i, sorted.length);
+    body.push(
+      el('path', {
+        class: 'trace',
+        'data-cell': tr.cell,
+        d: path ?? '',
+        fill: 'none',
+        stroke: color,
+        'stroke-width': 1,
+      }),
+      text(margin.left - 8, y(i * OFFSET) + 4, tr.name, {
+        'text-anchor': 'end',
+        fill: color,
+        'font-size': 11,
+      }),
+    );
+  });
+  body.push(bottomAxis(x, margin.top + plotH + 6, 'Time (s)'));
+  body.push(
+    text(18, margin.top + plotH / 2, 'Cell', {
+      'text-anchor': 'middle',
+      'font-size': 13,
+      transform: `rotate(-90 18 ${margin.top + plotH / 2})`,
+    }),
+  );
+  if (traces.length === 0) {
+    body.push(
+      text(width / 2, margin.top + plotH / 2, 'No accepted or undecided cell to show', {
+        'text-anchor': 'middle',
+        'font-size': 14,
+      }),
+    );
+  }
+  return svgDocument(width, height, body);
+}
+
+export type { TraceToDraw };
+export { MAX_SHOWN, selectCells, skewness, tracesPreview };

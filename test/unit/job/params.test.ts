@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidParameterError } from '../../../lib/errors.js';
+import {
+  DEFAULT_TOOL_PARAMS,
+  parseJobOptions,
+  parseToolParams,
+  toFoopsiParams,
+} from '../../../lib/job/params.js';
+
+function parameterError(raw: Record<string, unknown>): InvalidParameterError {
+  try {
+    parseToolParams(raw);
+  } catch (err) {
+    if (err instanceof InvalidParameterError) return err;
+    throw err;
+  }
+  throw new InvalidParameterError('test', raw, 'parseToolParams to throw');
+}
+
+describe('parseToolParams', () => {
+  it('takes the tool defaults when nothing is given', () => {
+    // Act
+    const params = parseToolParams({});
+
+    // Assess
+    expect(params).toEqual(DEFAULT_TOOL_PARAMS);
+    expect(params.fudge_factor).toBe(0.96);
+  });
+
+  it('accepts the strings the original tool accepts', () => {
+    // Act
+    const params = parseToolParams({
+      bl: 'auto',
+      c1: '0.5',
+      g: '1.7, -0.71',
+      sn: 'auto',
+      p: '2',
+      bas_nonneg: 'false',
+      noise_method: 'mean',
+      noise_range: '0.1,0.4',
+      s_min: '-3',
+      optimize_g: 'true',
+      fudge_factor: '1',
+      lags: '4',
+      solvers: 'SCS,ECOS',
+    });
+
+    // Assess
+    expect(params).toMatchObject({
+      bl: null,
+      c1: 0.5,
+      g: [1.7, -0.71],
+      sn: null,
+      p: 2,
+      bas_nonneg: false,
+      noise_range: [0.1, 0.4],
+      s_min: -3,
+      optimize_g: 1,
+      fudge_factor: 1,
+      lags: 4,
+      solvers: ['SCS', 'ECOS'],
+    });
+    expect(toFoopsiParams(params).solvers).toEqual(['SCS', 'ECOS']);
+  });
+
+  it('accepts JSON types (numbers, booleans, lists)', () => {
+    // Act
+    const params = parseToolParams({
+      g: [0.9],
+      noise_range: [0.25, 0.5],
+      bas_nonneg: true,
+      optimize_g: 5,
+      sn: 0.3,
+    });
+
+    // Assess
+    expect(params).toMatchObject({
+      g: [0.9],
+      noise_range: [0.25, 0.5],
+      bas_nonneg: true,
+      optimize_g: 5,
+      sn: 0.3,
+    });
+  });
+
+  it.each([
+    [{ noise_range: '0.4,0.2' }, 'noise_range'],
+    [{ noise_range: '0.25,0.6' }, 'noise_range'],
+    [{ noise_range: '0.25' }, 'noise_range'],
+    [{ lags: '0' }, 'lags'],
+    [{ lags: '2.5' }, 'lags'],
+    [{ p: '3' }, 'p'],
+    [{ sn: '-1' }, 'sn'],
+    [{ bl: 'abc' }, 'bl'],
+    [{ g: '5,10', p: 2 }, 'g'],
+    [{ g: '0.9', p: 2 }, 'g'],
+    [{ g: '1.0,-0.5', p: 2 }, 'g'],
+    [{ g: '1.05' }, 'g'],
+    [{ method_deconvolution: 'cvx' }, 'method_deconvolution'],
+    [{ noise_method: 'max' }, 'noise_method'],
+    [{ fudge_factor: '0' }, 'fudge_factor'],
+    [{ solvers: 'ECOS' }, 'solvers'],
+    [{ bas_nonneg: 'maybe' }, 'bas_nonneg'],
+    [{ unknown_key: 1 }, 'unknown_key'],
+  ])('rejects %j naming %s, the value and the valid range', (raw, parameter) => {
+    // Act
+    const err = parameterError(raw);
+
+    // Assess
+    expect(err.code).toBe('InvalidParameter');
+    expect(err.parameter).toBe(parameter);
+    expect(err.message).toContain(`parameter ${parameter} = `);
+    expect(err.message).toContain('expected');
+  });
+
+  it('quotes the valid band for noise_range', () => {
+    // Act
+    const err = parameterError({ noise_range: '0.4,0.2' });
+
+    // Assess
+    expect(err.message).toContain('0 ≤ fmin < fmax ≤ 0.5');
+    expect(err.value).toBe('0.4,0.2');
+  });
+});
+
+describe('parseJobOptions', () => {
+  it('defaults to the original behaviour', () => {
+    expect(parseJobOptions({})).toEqual({ acceptedOnly: 'off', eventThresholdSn: null });
+  });
+
+  it('reads --accepted-only (flag alone = accepted) and --event-threshold-sn', () => {
+    expect(parseJobOptions({ acceptedOnly: true, eventThresholdSn: '3' })).toEqual({
+      acceptedOnly: 'accepted',
+      eventThresholdSn: 3,
+    });
+    expect(parseJobOptions({ acceptedOnly: 'accepted+undecided' }).acceptedOnly).toBe(
+      'accepted+undecided',
+    );
+  });
+
+  it('rejects a bad mode or a negative threshold', () => {
+    expect(() => parseJobOptions({ acceptedOnly: 'all' })).toThrow(InvalidParameterError);
+    expect(() => parseJobOptions({ eventThresholdSn: '-1' })).toThrowError(/event-threshold-sn/);
+  });
+});

@@ -1,0 +1,193 @@
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../bin/cli.js';
+import type { ByteSource } from '../../../lib/bytes.js';
+import { describeShared, sharedPath } from '../../helpers/shared.js';
+import { constantCellSet, fixtureCellSet } from './fixtures.js';
+
+let dir: string;
+let stderr: string[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'caiman-run-'));
+  stderr = [];
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    stderr.push(String(s));
+    return true;
+  });
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function save(source: ByteSource, name: string): Promise<string> {
+  const path = join(dir, name);
+  writeFileSync(path, await source.read(0, await source.size()));
+  return path;
+}
+
+const run = (...args: string[]) => main(['run', '--quiet', ...args]);
+const part = (k: number) => sharedPath('data', `cellset_series_part${k}.isxd`);
+const OUTPUTS = [
+  'cellset_denoised.000.isxd',
+  'footprints_cellset_denoised.000.svg',
+  'neural_events.000.isxd',
+  'output_metadata.json',
+  'preview_neural_events.000.svg',
+  'traces_cellset_denoised.000.svg',
+];
+
+describe('caiman-spikes run: bad input exits 2 naming the file or parameter and writes nothing', () => {
+  it('a missing file', async () => {
+    // Act
+    const code = await run(join(dir, 'nope.isxd'), '--out', join(dir, 'out'));
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toContain('nope.isxd: no such file');
+    expect(readdirSync(join(dir, 'out'))).toEqual([]);
+  });
+
+  it('a file that is not .isxd', async () => {
+    // Prepare
+    writeFileSync(join(dir, 'cells.csv'), 'a,b\n');
+
+    // Act
+    const code = await run(join(dir, 'cells.csv'), '--out', join(dir, 'out'));
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toMatch(/cells\.csv: not an \.isxd cell set/);
+  });
+
+  it('a cell set with zero cells', async () => {
+    // Prepare
+    const path = await save(
+      await fixtureCellSet('empty.isxd', { numCells: 0, names: [] }),
+      'empty.isxd',
+    );
+
+    // Act
+    const code = await run(path, '--out', join(dir, 'out'));
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toMatch(/empty\.isxd: the cell set has zero cells/);
+    expect(readdirSync(join(dir, 'out'))).toEqual([]);
+  });
+
+  it('a bad parameter', async () => {
+    // Prepare
+    const path = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
+
+    // Act
+    const code = await run(path, '--out', join(dir, 'out'), '--noise-range', '0.4,0.2');
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toContain('parameter noise_range = "0.4,0.2" is invalid: expected');
+  });
+
+  it('a bad --params file value', async () => {
+    // Prepare
+    const path = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
+    writeFileSync(join(dir, 'params.json'), JSON.stringify({ p: 2, g: '0.9' }));
+
+    // Act
+    const code = await run(path, '--out', join(dir, 'out'), '--params', join(dir, 'params.json'));
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toContain('parameter g = [0.9]');
+  });
+
+  it('a cell that cannot be deconvolved (constant trace, p = 2) leaves no output behind', async () => {
+    // Prepare
+    const path = await save(await constantCellSet('flat.isxd'), 'flat.isxd');
+
+    // Act
+    const code = await run(path, '--out', join(dir, 'out'), '--p', '2');
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toMatch(/flat\.isxd: cell 1 \(flat\) cannot be deconvolved/);
+    expect(readdirSync(join(dir, 'out'))).toEqual([]);
+  });
+
+  it('an existing output, unless --overwrite', async () => {
+    // Prepare
+    const path = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
+    const out = join(dir, 'out');
+    expect(await run(path, '--out', out)).toBe(0);
+
+    // Act
+    const again = await run(path, '--out', out);
+    const overwritten = await run(path, '--out', out, '--overwrite', '--p', '2');
+
+    // Assess
+    expect(again).toBe(2);
+    expect(stderr.join('')).toMatch(/already exists; pass --overwrite/);
+    expect(overwritten).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(OUTPUTS);
+    const metadata = JSON.parse(readFileSync(join(out, 'output_metadata.json'), 'utf8'));
+    expect(metadata['cellset_denoised.000'].deconvolution.params.p).toBe(2);
+  });
+});
+
+describeShared('caiman-spikes run on the sample files', () => {
+  it('rejects an event set, a corrupt footer and a broken series', async () => {
+    // Prepare
+    const corrupt = join(dir, 'corrupt.isxd');
+    const bytes = readFileSync(part(1));
+    bytes[bytes.length - 2] = 0x7f;
+    writeFileSync(corrupt, bytes);
+    const copy = join(dir, 'copy.isxd');
+    copyFileSync(part(1), copy);
+
+    // Act
+    const codes = [
+      await run(sharedPath('data', 'sample_eventset_msr_1.isxd'), '--out', join(dir, 'o1')),
+      await run(corrupt, '--out', join(dir, 'o2')),
+      await run(part(1), copy, '--out', join(dir, 'o3')),
+    ];
+
+    // Assess
+    expect(codes).toEqual([2, 2, 2]);
+    const err = stderr.join('');
+    expect(err).toMatch(/sample_eventset_msr_1\.isxd: wrong kind of \.isxd file/);
+    expect(err).toMatch(/corrupt\.isxd: footer length/);
+    expect(err).toMatch(
+      /cellset_series_part1\.isxd and .*copy\.isxd cannot form one series: they overlap in time/,
+    );
+    for (const o of ['o1', 'o2', 'o3']) expect(readdirSync(join(dir, o))).toEqual([]);
+  });
+
+  it('gives the same outputs on worker threads as in-process', async () => {
+    // Act
+    const inProcess = await run(part(2), part(1), '--out', join(dir, 'a'), '--workers', '0');
+    const threaded = await run(part(2), part(1), '--out', join(dir, 'b'), '--workers', '2');
+
+    // Assess
+    expect([inProcess, threaded]).toEqual([0, 0]);
+    const names = readdirSync(join(dir, 'a')).sort();
+    expect(names).toHaveLength(11);
+    expect(readdirSync(join(dir, 'b')).sort()).toEqual(names);
+    for (const name of names.filter((n) => n.endsWith('.isxd') || n.endsWith('.svg'))) {
+      expect(readFileSync(join(dir, 'b', name)).equals(readFileSync(join(dir, 'a', name)))).toBe(
+        true,
+      );
+    }
+  });
+});

@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { memorySource } from '../../../lib/bytes.js';
+import { DeconvolutionError, InvalidSeriesError } from '../../../lib/errors.js';
+import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
+import { jsonEqual } from '../../../lib/isxd/json.js';
+import { DEFAULT_JOB_OPTIONS, parseJobOptions, parseToolParams } from '../../../lib/job/params.js';
+import { runJob } from '../../../lib/job/runJob.js';
+import { describeShared, readGolden, sharedPath } from '../../helpers/shared.js';
+import { memoryRuntime } from './memoryRuntime.js';
+
+interface GoldenCase {
+  id: string;
+  params: { p: number; s_min: number | null; optimize_g: number | boolean };
+  source: { cell: number };
+  expected: { c: (number | string)[]; sp: (number | string)[] };
+}
+
+const num = (v: number | string) => (typeof v === 'number' ? v : Number(v));
+const load = (name: string) =>
+  memorySource(name, new Uint8Array(readFileSync(sharedPath('data', name))));
+
+/** Event frames of cell i of an event set, from offsets (10 Hz: 100 000 µs per frame). */
+async function eventFrames(bytes: Uint8Array, cell: number, periodUs: number): Promise<number[]> {
+  const events = await (await openEventSet(memorySource('events', bytes))).readCell(cell);
+  return Array.from(events.offsetsMicros, (us) => Math.round(us / periodUs));
+}
+
+describeShared('runJob on the sample series (part 2, part 1)', () => {
+  const golden = readGolden<{ cases: GoldenCase[] }>('ideas_samples.json').cases;
+
+  for (const p of [1, 2]) {
+    it(`writes outputs that match the inputs and the CaImAn goldens for p = ${p}`, async () => {
+      // Prepare
+      const inputs = [load('cellset_series_part2.isxd'), load('cellset_series_part1.isxd')];
+      const rt = memoryRuntime(inputs);
+
+      // Act
+      const report = await runJob(parseToolParams({ p: String(p) }), DEFAULT_JOB_OPTIONS, rt);
+
+      // Assess: names, numbering (.000 = part 2), and nothing left over
+      expect([...rt.outputs.keys()].sort()).toEqual([
+        'cellset_denoised.000.isxd',
+        'cellset_denoised.001.isxd',
+        'footprints_cellset_denoised.000.svg',
+        'footprints_cellset_denoised.001.svg',
+        'neural_events.000.isxd',
+        'neural_events.001.isxd',
+        'output_metadata.json',
+        'preview_neural_events.000.svg',
+        'preview_neural_events.001.svg',
+        'traces_cellset_denoised.000.svg',
+        'traces_cellset_denoised.001.svg',
+      ]);
+      expect(rt.partsRemoved).toBe(true);
+      expect(report.plan.chronological).toEqual([1, 0]);
+      for (const [k, input] of inputs.entries()) {
+        const inp = await openCellSet(input);
+        const out = await openCellSet(
+          memorySource('out', rt.outputs.get(`cellset_denoised.00${k}.isxd`) ?? new Uint8Array()),
+        );
+        expect(out.numCells).toBe(inp.numCells);
+        expect(out.numTimes).toBe(k === 0 ? 95 : 100);
+        expect(out.header.names).toEqual(inp.header.names);
+        expect(out.header.statuses).toEqual(inp.header.statuses);
+        expect(out.header.timing).toEqual(inp.header.timing);
+        expect(out.header.spacing).toEqual(inp.header.spacing);
+        expect(jsonEqual(out.header.extraProperties, inp.header.extraProperties)).toBe(true);
+        for (let i = 0; i < inp.numCells; i++) {
+          const a = await inp.readCellBytes(i);
+          const b = await out.readCellBytes(i);
+          expect(
+            Buffer.from(b.subarray(0, 4 * 441)).equals(Buffer.from(a.subarray(0, 4 * 441))),
+          ).toBe(true);
+        }
+        const ev = await openEventSet(
+          memorySource('ev', rt.outputs.get(`neural_events.00${k}.isxd`) ?? new Uint8Array()),
+        );
+        expect(ev.header.names).toEqual(inp.header.names);
+        expect(ev.timing.numTimes).toBe(inp.numTimes);
+        expect(ev.timing.start).toEqual(inp.header.timing.start);
+        expect(jsonEqual(ev.header.extraProperties, inp.header.extraProperties)).toBe(true);
+        expect(ev.header.numSamples).toEqual(report.outputs[k].eventCounts);
+      }
+
+      // Assess: part 1 (.001) against the goldens
+      const out1 = await openCellSet(
+        memorySource('o', rt.outputs.get('cellset_denoised.001.isxd') ?? new Uint8Array()),
+      );
+      const events1 = rt.outputs.get('neural_events.001.isxd') ?? new Uint8Array();
+      const cases = golden.filter(
+        (g) => g.params.p === p && g.params.s_min === null && g.params.optimize_g === 0,
+      );
+      expect(cases).toHaveLength(6);
+      for (const g of cases) {
+        const c = g.expected.c.map(num);
+        const sp = g.expected.sp.map(num);
+        const trace = await out1.readTrace(g.source.cell);
+        const scale = Math.max(...c.map(Math.abs));
+        for (let t = 0; t < c.length; t++)
+          expect(Math.abs(trace[t] - c[t])).toBeLessThanOrEqual(1e-4 * scale + 1e-6);
+        const maxSp = Math.max(...sp);
+        const expected = sp.flatMap((s, t) => (s > 1e-5 * maxSp && Math.fround(s) > 0 ? [t] : []));
+        expect(await eventFrames(events1, g.source.cell, 100_000)).toEqual(expected);
+      }
+
+      // Assess: metadata shape and per-cell facts
+      const metadata = JSON.parse(new TextDecoder().decode(rt.outputs.get('output_metadata.json')));
+      expect(Object.keys(metadata)).toEqual([
+        'cellset_denoised.000',
+        'neural_events.000',
+        'cellset_denoised.001',
+        'neural_events.001',
+      ]);
+      const cs1 = metadata['cellset_denoised.001'];
+      expect(cs1.metrics).toMatchObject({
+        num_accepted_cells: 0,
+        num_undecided_cells: 6,
+        num_rejected_cells: 0,
+        total_num_cells: 6,
+      });
+      expect(cs1.timingInfo.sampling_rate).toBeCloseTo(10, 12);
+      expect(cs1.timingInfo.end).toEqual({ secsSinceEpoch: { num: 10, den: 1 }, utcOffset: 0 });
+      expect(cs1.dataset.signal[0]).toEqual({ method: 'cnmfe', units: 'dF over noise' });
+      const cells = cs1.deconvolution.cells;
+      expect(cells).toHaveLength(6);
+      for (const cell of cells) {
+        expect(cell.tau_seconds).toHaveLength(p);
+        expect(cell.tau_seconds[0]).toBeGreaterThan(0);
+        expect(cell.sn).toBeGreaterThan(0);
+      }
+      const ev1 = metadata['neural_events.001'];
+      expect(ev1.timingInfo.numSamples).toBe(100);
+      expect(ev1.timingInfo.numEvents).toEqual(report.outputs[1].eventCounts);
+      expect(ev1.metrics.total_num_events).toBe(report.outputs[1].numEvents);
+    });
+  }
+
+  it('rejects a series given twice (overlap) naming both files, and writes nothing', async () => {
+    // Prepare
+    const rt = memoryRuntime([
+      load('cellset_series_part1.isxd'),
+      load('cellset_series_part1.isxd'),
+    ]);
+
+    // Act
+    const run = runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rt);
+
+    // Assess
+    await expect(run).rejects.toBeInstanceOf(InvalidSeriesError);
+    await expect(run).rejects.toMatchObject({
+      code: 'InvalidSeries',
+      files: ['cellset_series_part1.isxd', 'cellset_series_part1.isxd'],
+    });
+    expect(rt.outputs.size).toBe(0);
+  });
+
+  it('keeps only events of at least K·sn with --event-threshold-sn', async () => {
+    // Prepare
+    const rtAll = memoryRuntime([load('cellset_series_part1.isxd')]);
+    const rtK = memoryRuntime([load('cellset_series_part1.isxd')]);
+
+    // Act
+    const all = await runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rtAll);
+    const thresholded = await runJob(
+      parseToolParams({}),
+      parseJobOptions({ eventThresholdSn: '2' }),
+      rtK,
+    );
+
+    // Assess
+    const ev = await openEventSet(
+      memorySource('e', rtK.outputs.get('neural_events.000.isxd') ?? new Uint8Array()),
+    );
+    for (const [i, cell] of thresholded.outputs[0].cells.entries()) {
+      const events = await ev.readCell(i);
+      for (const a of events.amplitudes)
+        expect(a).toBeGreaterThanOrEqual(Math.fround(2 * cell.sn) * (1 - 1e-6));
+    }
+    expect(thresholded.numEvents).toBeLessThan(all.numEvents);
+    expect(thresholded.numEvents).toBeGreaterThan(0);
+  });
+});
+
+describe('runJob failures', () => {
+  it('fails with a DeconvolutionError naming file and cell, and leaves no output', async () => {
+    // Prepare: a constant trace cannot be deconvolved with p = 2 (estimated g = 0)
+    const { constantCellSet } = await import('./fixtures.js');
+    const rt = memoryRuntime([await constantCellSet('flat.isxd')]);
+
+    // Act
+    const run = runJob(parseToolParams({ p: 2 }), DEFAULT_JOB_OPTIONS, rt);
+
+    // Assess
+    await expect(run).rejects.toBeInstanceOf(DeconvolutionError);
+    await expect(run).rejects.toThrow(/flat\.isxd: cell 1 \(flat\)/);
+    expect(rt.outputs.size).toBe(0);
+    expect(rt.partsRemoved).toBe(true);
+  });
+
+  it('skips a failing rejected cell with --accepted-only accepted+undecided', async () => {
+    // Prepare
+    const { constantCellSet } = await import('./fixtures.js');
+    const rt = memoryRuntime([await constantCellSet('flat.isxd')]);
+
+    // Act
+    const report = await runJob(
+      parseToolParams({ p: 2 }),
+      parseJobOptions({ acceptedOnly: 'accepted+undecided' }),
+      rt,
+    );
+
+    // Assess
+    const cells = report.outputs[0].cells;
+    expect(cells.map((c) => c.skipped)).toEqual([false, true, false]);
+    const out = await openCellSet(
+      memorySource('o', rt.outputs.get('cellset_denoised.000.isxd') ?? new Uint8Array()),
+    );
+    expect(Array.from(await out.readTrace(1)).every(Number.isNaN)).toBe(true);
+    expect(Array.from(await out.readTrace(0)).some(Number.isNaN)).toBe(false);
+  });
+});
