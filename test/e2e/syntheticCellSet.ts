@@ -5,18 +5,7 @@
  */
 import { memorySink } from '../../lib/bytes.js';
 import { createCellSetWriter } from '../../lib/isxd/index.js';
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../../lib/random.js';
 
 interface SyntheticOptions {
   numCells: number;

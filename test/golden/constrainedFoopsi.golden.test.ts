@@ -17,6 +17,7 @@ import { decodeCase } from '../../lib/deconvolution/cases.js';
 import { constrainedFoopsi } from '../../lib/deconvolution/constrainedFoopsi.js';
 import type { FoopsiResult } from '../../lib/deconvolution/types.js';
 import { DeconvolutionError, InvalidParameterError } from '../../lib/errors.js';
+import { correlation, maxAbs } from '../helpers/numeric.js';
 import { describeShared, readGolden } from '../helpers/shared.js';
 
 const FILES = [
@@ -55,12 +56,6 @@ function num(v: GoldenNumber | undefined): number {
   return Number.NaN;
 }
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i])) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
 /** Returns a description of the first mismatch, or null when the arrays agree. */
 function compareArray(name: string, got: ArrayLike<number>, exp: GoldenNumber[]): string | null {
   if (got.length !== exp.length) return `${name}: length ${got.length} vs ${exp.length}`;
@@ -90,28 +85,6 @@ function compareScalar(
     return Number.isNaN(a) === Number.isNaN(b) ? null : `${name}: ${a} vs ${b}`;
   if (!Number.isFinite(b)) return a === b ? null : `${name}: ${a} vs ${b}`;
   return Math.abs(a - b) <= rel * Math.abs(b) + absFloor ? null : `${name}: ${a} vs ${b}`;
-}
-
-function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  if (saa === 0 && sbb === 0) return 1;
-  return sab / Math.sqrt(saa * sbb);
 }
 
 /** CaImAn returned NaN in c or sp (float32 overflow of a non-decaying kernel). */

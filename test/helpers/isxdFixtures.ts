@@ -14,6 +14,7 @@ import {
   type EventSetHeaderInput,
 } from '../../lib/isxd/index.js';
 import { type JsonObject, parseJson } from '../../lib/isxd/json.js';
+import { mulberry32 as seededRandom } from '../../lib/random.js';
 import { sharedPath } from './shared.js';
 
 /** The four sample files in ../shared/data. */
@@ -27,18 +28,6 @@ const SAMPLE_FILES = {
 /** Bytes of a sample file from ../shared/data. */
 function readSample(file: string): Uint8Array {
   return new Uint8Array(readFileSync(sharedPath('data', file)));
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A ByteSource that records every read (to check read counts and allocation bounds). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { constrainedFoopsi, parseSolvers } from '../../../lib/deconvolution/constrainedFoopsi.js';
 import { DeconvolutionError, InvalidParameterError } from '../../../lib/errors.js';
 import { genData } from '../../helpers/genData.js';
+import { correlation as corr } from '../../helpers/numeric.js';
 
 /** Seeded AR(1)/AR(2) trace: y = b + c + sn·noise, with known spikes (xorshift + Box–Muller). */
 function synthetic(T: number, g: number[], sn: number, seed: number, rate = 0.03) {
@@ -24,30 +25,6 @@ function synthetic(T: number, g: number[], sn: number, seed: number, rate = 0.03
     y[t] = 2 + c[t] + sn * normal();
   }
   return { s, c, y };
-}
-
-function corr(a: ArrayLike<number>, b: ArrayLike<number>, skip?: (t: number) => boolean): number {
-  let n = 0;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (skip?.(i)) continue;
-    ma += a[i];
-    mb += b[i];
-    n++;
-  }
-  ma /= n;
-  mb /= n;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (skip?.(i)) continue;
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 describe('constrainedFoopsi', () => {

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createNnlsWorkspace, nnls, nnlsGram } from '../../../lib/deconvolution/nnls.js';
-
-/** Seeded uniform [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../../lib/random.js';
 
 /** Random least-squares problem: K (rows × n) with entries in [−1, 1), y = K·x + noise. */
 function randomProblem(seed: number, rows: number, n: number) {

@@ -12,6 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { constrainedOasisAr1 } from '../../../lib/deconvolution/oasisAr1.js';
+import { correlation } from '../../helpers/numeric.js';
 import { describeShared, readGolden } from '../../helpers/shared.js';
 
 type GoldenNumber = number | 'NaN' | 'Infinity' | '-Infinity';
@@ -118,25 +119,6 @@ function arrayExcess(got: Float64Array, expected: GoldenNumber[], rtol = ARRAY_R
 function scalarOk(got: number, expected: number, rtol: number, atol: number): boolean {
   if (Number.isNaN(expected)) return Number.isNaN(got);
   return Math.abs(got - expected) <= rtol * Math.abs(expected) + atol;
-}
-
-function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i] / n;
-    mb += b[i] / n;
-  }
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 function isP1Oasis(cs: GoldenCase): boolean {

@@ -3,6 +3,7 @@ import type { Ar1Options } from '../../../lib/deconvolution/oasisAr1.js';
 import { constrainedOasisAr1, oasisAr1 } from '../../../lib/deconvolution/oasisAr1.js';
 import { InvalidParameterError } from '../../../lib/errors.js';
 import { genData } from '../../helpers/genData.js';
+import { correlation } from '../../helpers/numeric.js';
 
 const L1: Ar1Options = { optimizeB: true, bNonneg: true, optimizeG: 0, penalty: 1, sMin: 0 };
 
@@ -65,25 +66,6 @@ function fistaReference(y: ArrayLike<number>, g: number, lam: number, iters: num
   }
   conv(s, c);
   return c;
-}
-
-function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i] / n;
-    mb += b[i] / n;
-  }
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 /** Element-wise identity (Object.is) of two solver results. */

@@ -3,30 +3,10 @@ import type { Ar2Options } from '../../../lib/deconvolution/oasisAr2.js';
 import { ar2Kernel, ar2Roots, constrainedOasisAr2 } from '../../../lib/deconvolution/oasisAr2.js';
 import { DeconvolutionError } from '../../../lib/errors.js';
 import { genData } from '../../helpers/genData.js';
+import { correlation as corr } from '../../helpers/numeric.js';
 
 const G: [number, number] = [1.7, -0.71];
 const L1: Ar2Options = { optimizeB: true, bNonneg: true, optimizeG: 0, penalty: 1, sMin: null };
-
-function corr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 /** A high-SNR AR(2) trace from CaImAn's generator, as float32. */
 function highSnrTrace(T: number, seed: number) {
