@@ -1,6 +1,7 @@
 /**
  * `npm run bench:e2e`: the whole `caiman-spikes run` job on two generated cell sets, each run in a
- * child process (the CLI's `main`, as `npx caiman-spikes run` runs it) so its peak RSS is its own:
+ * child process exactly as a user runs it (`node bin/caiman-spikes.mjs run …`, after one warm-up
+ * call so the launcher's cached bundle is built) so its wall time and peak RSS are its own:
  *
  *   A: 200 cells × 36 000 frames, 16×16 footprints;
  *   B: 1 000 cells × 36 000 frames, 64×64 footprints.
@@ -8,7 +9,8 @@
  * Traces come from CaImAn's test generator (test/helpers/genData.ts, AR(1) g = 0.95, sn 0.3,
  * baseline 10, 0.5 Hz at 30 Hz); B reuses A's 200 traces five times (generating 36 M samples
  * would dominate the bench). Printed: job wall time inside the child, child wall time (with Node
- * and tsx start-up), peak RSS, and two ratios to baselines measured in the same run: the bare
+ * start-up and exit), peak RSS, where the child's time went (start-up to planned, deconvolution,
+ * assembly, previews, exit; from its progress lines, timestamped by a preloaded hook), and two ratios to baselines measured in the same run: the bare
  * engine (constrainedFoopsi over the same traces on one thread, in this process; B's is five
  * times A's) and one sequential read of the input file. job / engine < 1 means the worker
  * threads gained more than the job's I/O, assembly and previews cost. Goals (issue 4): A under
@@ -28,22 +30,33 @@ import { genBenchTraces } from '../test/helpers/genData.js';
 const T = 36_000;
 
 interface ChildReport {
-  code: number;
   jobSeconds: number;
   maxRssMb: number;
+  /** Seconds since the child started at which each progress step was logged. */
+  phases: {
+    planned: number;
+    deconvolved: number;
+    assembled: number;
+    finalized: number;
+    exit: number;
+  };
 }
 
-/** Child mode: run the CLI once and report its time and peak RSS as JSON on stdout. */
-async function child(args: string[]): Promise<void> {
-  const { main } = await import('../bin/cli.js');
-  const t0 = performance.now();
-  const code = await main(['run', '--quiet', ...args]);
-  const jobSeconds = (performance.now() - t0) / 1000;
-  const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(
-    `\n${JSON.stringify({ code, jobSeconds, maxRssMb } satisfies ChildReport)}\n`,
-  );
-}
+/**
+ * Preloaded into the child: timestamps its progress lines (seconds since process start) and
+ * prints its peak RSS at exit.
+ */
+const HOOK = `data:text/javascript,${encodeURIComponent(
+  [
+    'const write = process.stderr.write.bind(process.stderr);',
+    "const stamp = () => '[' + performance.now() / 1000 + '] ';",
+    "process.stderr.write = (s, ...rest) => write(typeof s === 'string' ? stamp() + s : s, ...rest);",
+    "process.on('exit', () => write(stamp() + 'exit ' + process.resourceUsage().maxRSS / 1024 + '\\n'));",
+  ].join('\n'),
+)}`;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LAUNCHER = join(ROOT, 'bin', 'caiman-spikes.mjs');
 
 async function writeSet(
   path: string,
@@ -81,24 +94,41 @@ function readThrough(path: string): number {
 }
 
 function runChild(input: string, out: string): { report: ChildReport; wallSeconds: number } | null {
-  const self = fileURLToPath(import.meta.url);
   const t0 = performance.now();
   const res = spawnSync(
     process.execPath,
-    ['--import', 'tsx', self, '--child', input, '--out', out],
+    ['--import', HOOK, LAUNCHER, 'run', input, '--out', out],
     {
-      cwd: join(fileURLToPath(new URL('.', import.meta.url)), '..'),
+      cwd: ROOT,
       encoding: 'utf8',
       maxBuffer: 64 << 20,
     },
   );
   const wallSeconds = (performance.now() - t0) / 1000;
-  const last = res.stdout.trim().split('\n').pop() ?? '';
-  if (res.status !== 0 || !last.startsWith('{')) {
+  const job = /events in ([0-9.]+) s/.exec(res.stdout);
+  const at = (pattern: RegExp) => {
+    const line = res.stderr.split('\n').find((l) => pattern.test(l));
+    return line === undefined ? Number.NaN : Number(/^\[([0-9.]+)\]/.exec(line)?.[1]);
+  };
+  const exit = /\] exit ([0-9.]+)/.exec(res.stderr);
+  if (res.status !== 0 || job === null || exit === null) {
     process.stderr.write(`child run failed with status ${res.status}\n${res.stderr}`);
     return null;
   }
-  return { report: JSON.parse(last) as ChildReport, wallSeconds };
+  return {
+    report: {
+      jobSeconds: Number(job[1]),
+      maxRssMb: Number(exit[1]),
+      phases: {
+        planned: at(/caiman-spikes: planned/),
+        deconvolved: at(/caiman-spikes: deconvolved (\d+)\/\1 cells/),
+        assembled: at(/caiman-spikes: wrote cellset_denoised/),
+        finalized: at(/caiman-spikes: wrote \d+ previews/),
+        exit: at(/\] exit /),
+      },
+    },
+    wallSeconds,
+  };
 }
 
 async function bench(): Promise<void> {
@@ -123,6 +153,11 @@ async function bench(): Promise<void> {
       },
     ];
     for (const s of sets) await writeSet(s.path, s.cells, s.side, traces);
+    const tBundle = performance.now();
+    spawnSync(process.execPath, [LAUNCHER, '--version'], { cwd: ROOT });
+    console.log(
+      `warm-up call (builds the launcher's bundle if a source changed): ${((performance.now() - tBundle) / 1000).toFixed(2)} s`,
+    );
     console.log(`generated inputs in ${((performance.now() - tGen) / 1000).toFixed(1)} s (${dir})`);
     const tEngine = performance.now();
     for (const y of traces) constrainedFoopsi(y, {});
@@ -153,12 +188,15 @@ async function bench(): Promise<void> {
           `  ${s.goal}`,
         ].join('  '),
       );
+      const p = report.phases;
+      const d = (a: number, b: number) => (b - a).toFixed(2);
+      console.log(
+        `  start-up + plan ${p.planned.toFixed(2)} s, deconvolution ${d(p.planned, p.deconvolved)} s, assembly ${d(p.deconvolved, p.assembled)} s, previews + metadata ${d(p.assembled, p.finalized)} s, exit ${d(p.finalized, p.exit)} s`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const argv = process.argv.slice(2);
-if (argv[0] === '--child') await child(argv.slice(1));
-else await bench();
+await bench();

@@ -2,7 +2,8 @@
  * Worker-thread entry of `caiman-spikes run`: deconvolves chunks of cells (lib/job
  * deconvolveChunk) and writes their parts as files in the run's parts folder. Messages:
  * main → worker `{ type: 'init', plan, inputs, partsDir }` then `{ type: 'chunk', id, item }`;
- * worker → main `{ type: 'done', id, result }` or `{ type: 'failed', id, error }`.
+ * worker → main `{ type: 'done', id, result }` or `{ type: 'failed', id, error }`. Chunks run
+ * one at a time in the order received.
  * The same `runChunkToFiles` runs in-process for small jobs.
  */
 import { join } from 'node:path';
@@ -69,6 +70,7 @@ function serializeError(err: unknown): WorkerError {
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
   let state: { plan: JobPlan; sources: FileSource[]; partsDir: string } | null = null;
+  let queue: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'init') {
       state = {
@@ -87,14 +89,17 @@ if (!isMainThread && parentPort !== null) {
       });
       return;
     }
-    runChunkToFiles(s.plan, msg.item, s.sources[msg.item.file], s.partsDir).then(
-      (result) => port.postMessage({ type: 'done', id: msg.id, result } satisfies FromWorker),
-      (err: unknown) =>
-        port.postMessage({
-          type: 'failed',
-          id: msg.id,
-          error: serializeError(err),
-        } satisfies FromWorker),
+    // One chunk at a time, in the order received (the main thread queues a few ahead).
+    queue = queue.then(() =>
+      runChunkToFiles(s.plan, msg.item, s.sources[msg.item.file], s.partsDir).then(
+        (result) => port.postMessage({ type: 'done', id: msg.id, result } satisfies FromWorker),
+        (err: unknown) =>
+          port.postMessage({
+            type: 'failed',
+            id: msg.id,
+            error: serializeError(err),
+          } satisfies FromWorker),
+      ),
     );
   });
 }

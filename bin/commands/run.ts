@@ -1,17 +1,18 @@
 /**
  * `caiman-spikes run FILES… --out DIR`: the IDEAS "CaImAn Spike Extraction" job, locally
- * (lib/job/runJob.ts), with chunks of cells deconvolved on worker threads (bin/worker.ts) and
- * every output written under a temporary name and renamed when whole. With no FILES it
- * generates the embedded synthetic cell set (lib/job/synthetic.ts), runs the job on it and
- * reports how well the known spikes were recovered.
+ * (lib/job/runJob.ts), with chunks of cells deconvolved on the main thread and on worker threads
+ * (bin/worker.ts; one per further core, started as the job is planned) and every output written
+ * under a temporary name and renamed when whole. With no FILES it generates the embedded
+ * synthetic cell set (lib/job/synthetic.ts), runs the job on it and reports how well the known
+ * spikes were recovered.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
-import { build } from 'esbuild';
 import { DeconvolutionError, InvalidInputError, InvalidParameterError } from '../../lib/errors.js';
 import { openEventSet } from '../../lib/isxd/index.js';
 import type { ChunkResult } from '../../lib/job/deconvolveChunk.js';
@@ -48,9 +49,10 @@ interface RunOptions {
 
 /** Credits IDEAS charges per hour of this tool (contract, docs page). */
 const CREDITS_PER_HOUR = 0.5;
-/** Inputs smaller than this run in-process: starting workers would cost more than it saves. */
+/** Inputs smaller than this run on the main thread only: a worker would cost more than it saves. */
 const IN_PROCESS_BYTES = 2 * 1024 * 1024;
-const CHUNK_LIMITS = { maxChunkBytes: 1024 * 1024, maxCellsPerChunk: 64 };
+/** Small chunks (a few cells) keep the threads evenly loaded up to the last one. */
+const CHUNK_LIMITS = { maxChunkBytes: 512 * 1024, maxCellsPerChunk: 64 };
 const SYNTHETIC_INPUT = 'synthetic_cellset.isxd';
 /**
  * Bundles bin/worker.ts (and the lib/ code it runs) into one ES module with esbuild (tsx's own
@@ -60,7 +62,13 @@ const SYNTHETIC_INPUT = 'synthetic_cellset.isxd';
  * (bundling takes about half a second).
  */
 async function bundleWorker(): Promise<string> {
-  const dir = join(tmpdir(), `caiman-spikes-worker-${process.getuid?.() ?? 0}`);
+  const checkout = createHash('sha256')
+    .update(fileURLToPath(import.meta.url))
+    .digest('hex');
+  const dir = join(
+    tmpdir(),
+    `caiman-spikes-worker-${process.getuid?.() ?? 0}-${checkout.slice(0, 12)}`,
+  );
   const outfile = join(dir, 'worker.mjs');
   const stampFile = join(dir, 'worker.json');
   const stamp = (files: string[]) =>
@@ -81,6 +89,7 @@ async function bundleWorker(): Promise<string> {
   }
   await mkdir(dir, { recursive: true });
   const tmp = `${outfile}.${process.pid}.tmp`;
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [fileURLToPath(new URL('../worker.ts', import.meta.url))],
     outfile: tmp,
@@ -96,6 +105,19 @@ async function bundleWorker(): Promise<string> {
   await writeFile(`${stampFile}.${process.pid}.tmp`, JSON.stringify(await stamp(inputs)));
   await rename(`${stampFile}.${process.pid}.tmp`, stampFile);
   return outfile;
+}
+
+/**
+ * The worker module: worker.mjs beside this module when it runs from the launcher's bundle
+ * (bin/caiman-spikes.mjs builds both), else bin/worker.ts bundled on the fly.
+ */
+async function workerFile(): Promise<string> {
+  const here = fileURLToPath(import.meta.url);
+  if (extname(here) === '.mjs') {
+    const bundled = join(dirname(here), 'worker.mjs');
+    if ((await stat(bundled).catch(() => null)) !== null) return bundled;
+  }
+  return bundleWorker();
 }
 
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -168,10 +190,16 @@ function rebuildError(e: WorkerError): Error {
   return err;
 }
 
-/** A pool of worker threads that run chunks; created on first use. */
+/** Chunks queued on each worker, so it starts the next one while its last result travels back. */
+const WORKER_DEPTH = 2;
+
+/**
+ * `size` worker threads, started at once (the bundle is found or built first, then each thread
+ * loads it while the job is planned). Each runs its chunks one after the other, in the order
+ * sent; `run` sends a chunk to the worker with the fewest queued.
+ */
 function workerPool(size: number, inputs: string[], partsDir: string) {
-  const workers: Worker[] = [];
-  const idle: Worker[] = [];
+  const slots: { worker: Worker; queued: number }[] = [];
   const waiting = new Map<
     number,
     { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void }
@@ -179,44 +207,45 @@ function workerPool(size: number, inputs: string[], partsDir: string) {
   let nextId = 0;
   let planSent = false;
   const spawn = (workerFile: string) => {
-    const w = new Worker(workerFile);
-    w.on('message', (msg: FromWorker) => {
+    const slot = { worker: new Worker(workerFile), queued: 0 };
+    slot.worker.on('message', (msg: FromWorker) => {
       const pending = waiting.get(msg.id);
       waiting.delete(msg.id);
-      idle.push(w);
+      slot.queued--;
       if (msg.type === 'done') pending?.resolve(msg.result);
       else pending?.reject(rebuildError(msg.error));
     });
-    w.on('error', (err) => {
+    slot.worker.on('error', (err) => {
       for (const p of waiting.values()) p.reject(err);
       waiting.clear();
     });
-    workers.push(w);
-    idle.push(w);
+    slots.push(slot);
   };
-  // Bundle and start the workers at once, while the job is being planned.
-  const ready = bundleWorker().then((file) => {
+  const ready = workerFile().then((file) => {
     for (let i = 0; i < size; i++) spawn(file);
   });
   return {
+    /** How many chunks the pool can take at once. */
+    capacity: size * WORKER_DEPTH,
     async run(plan: JobPlan, item: WorkItem): Promise<ChunkResult> {
       await ready;
       if (!planSent) {
         planSent = true;
-        for (const w of workers)
-          w.postMessage({ type: 'init', plan, inputs, partsDir } satisfies ToWorker);
+        for (const { worker } of slots)
+          worker.postMessage({ type: 'init', plan, inputs, partsDir } satisfies ToWorker);
       }
-      const w = idle.pop();
-      if (w === undefined) throw new DeconvolutionError('no idle worker', 'WorkerPool');
+      const slot = slots.reduce((a, b) => (b.queued < a.queued ? b : a));
+      if (slot.queued >= WORKER_DEPTH) throw new DeconvolutionError('no idle worker', 'WorkerPool');
+      slot.queued++;
       const id = nextId++;
       return new Promise<ChunkResult>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        w.postMessage({ type: 'chunk', id, item } satisfies ToWorker);
+        slot.worker.postMessage({ type: 'chunk', id, item } satisfies ToWorker);
       });
     },
     async close() {
       await ready.catch(() => {});
-      await Promise.all(workers.splice(0).map((w) => w.terminate()));
+      await Promise.all(slots.splice(0).map((s) => s.worker.terminate()));
     },
   };
 }
@@ -291,7 +320,11 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   if (!opts.overwrite && !demo) await checkOutputs(out, files.length);
 
   const inputBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
-  const size = workers ?? (inputBytes < IN_PROCESS_BYTES ? 0 : availableParallelism());
+  // Deconvolving threads: the main thread plus `threads − 1` workers.
+  const threads = Math.max(
+    1,
+    workers ?? (inputBytes < IN_PROCESS_BYTES ? 1 : availableParallelism()),
+  );
   const partsDir = await mkdtemp(join(out, '.caiman-spikes-parts-'));
   const inputs = files.map((f) => fileSource(f));
   const opened: FileSource[] = [];
@@ -300,14 +333,24 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
     opened.push(s);
     return s;
   };
-  const pool = size > 0 ? workerPool(size, files, partsDir) : null;
+  const pool = threads > 1 ? workerPool(threads - 1, files, partsDir) : null;
   const progress = createProgress(process.stderr, opts.quiet === true);
+  let mainBusy = false;
   const runtime: JobRuntime = {
     inputs,
     limits: CHUNK_LIMITS,
-    concurrency: Math.max(1, size),
-    runChunk: (plan, item) =>
-      pool ? pool.run(plan, item) : runChunkToFiles(plan, item, inputs[item.file], partsDir),
+    concurrency: 1 + (pool?.capacity ?? 0),
+    // The main thread takes a chunk whenever it has none (it yields between cells, so worker
+    // messages are still answered); the other lanes feed the workers.
+    runChunk: async (plan, item) => {
+      if (pool !== null && mainBusy) return pool.run(plan, item);
+      mainBusy = true;
+      try {
+        return await runChunkToFiles(plan, item, inputs[item.file], partsDir);
+      } finally {
+        mainBusy = false;
+      }
+    },
     chunksDone: async () => pool?.close(),
     readPart: async (file, kind, chunk) => open(partPath(partsDir, file, kind, chunk)),
     removeParts: async () => {
@@ -338,7 +381,7 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   process.stdout.write(
     `Deconvolved ${report.numCells - skipped} of ${report.numCells} cells in ${files.length} file(s) ` +
       `(p = ${params.p}, ${params.method_deconvolution}) and found ${report.numEvents} events in ${seconds.toFixed(2)} s ` +
-      `on ${Math.max(1, size)} ${size > 0 ? 'worker thread(s)' : 'thread (in-process)'}; wrote ${report.files.length} outputs to ${out}. ` +
+      `on ${threads} ${threads > 1 ? `threads (main + ${threads - 1} worker(s))` : 'thread (in-process)'}; wrote ${report.files.length} outputs to ${out}. ` +
       `On IDEAS this run would cost ${credits.toFixed(5)} credits (${CREDITS_PER_HOUR} per hour).\n`,
   );
   if (truth !== null) process.stdout.write(`${await demoReport(out, truth, report)}\n`);
@@ -408,7 +451,7 @@ function registerRun(program: Command, setExit: (code: number) => void): void {
     .option('--overwrite', 'replace existing outputs in --out')
     .option(
       '--workers <n>',
-      'worker threads (default: all cores, or in-process for inputs under 2 MB; 0 = in-process)',
+      'deconvolving threads, the main one included (default: all cores, or 1 for inputs under 2 MB; 0 or 1 = in-process)',
     )
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', HELP)

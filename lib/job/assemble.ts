@@ -34,21 +34,43 @@ interface FileOutputs {
 
 const COPY_BYTES = 4 * 1024 * 1024;
 
-async function copyAll(
-  from: ByteSource,
+/**
+ * Writes the parts to `to` in order, `COPY_BYTES` at a time, reading the next piece while the
+ * current one is written. Each part's size is checked before it is read.
+ */
+async function copyParts(
+  parts: { open: () => Promise<ByteSource>; expected: number; what: string }[],
   to: ByteSink,
-  expected: number,
-  what: string,
 ): Promise<void> {
-  const size = await from.size();
-  if (size !== expected) {
-    throw new InvalidInputError(
-      `${from.name}: ${what} holds ${size} bytes, expected ${expected}`,
-      'PartSize',
-    );
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    for (const part of parts) {
+      const from = await part.open();
+      const size = await from.size();
+      if (size !== part.expected) {
+        throw new InvalidInputError(
+          `${from.name}: ${part.what} holds ${size} bytes, expected ${part.expected}`,
+          'PartSize',
+        );
+      }
+      for (let at = 0; at < size; at += COPY_BYTES) {
+        yield await from.read(at, Math.min(COPY_BYTES, size - at));
+      }
+    }
   }
-  for (let at = 0; at < size; at += COPY_BYTES) {
-    await to.write(await from.read(at, Math.min(COPY_BYTES, size - at)));
+  const source = pieces();
+  let next = source.next();
+  try {
+    for (;;) {
+      const piece = await next;
+      if (piece.done) return;
+      next = source.next();
+      // Observed below; keeps a failed read-ahead from being reported as unhandled meanwhile.
+      next.catch(() => {});
+      await to.write(piece.value);
+    }
+  } finally {
+    await next.catch(() => {});
+    await source.return(undefined);
   }
 }
 
@@ -100,34 +122,43 @@ async function assemble(
   const input = await openCellSet(source);
   const { header } = input;
 
-  for (const c of ordered) {
-    await copyAll(
-      await readPart('cellset', c.chunk),
+  // The two outputs are written side by side.
+  const writeCellSet = async () => {
+    await copyParts(
+      ordered.map((c) => ({
+        open: () => readPart('cellset', c.chunk),
+        expected: c.cellSetPartBytes,
+        what: `cell-set part ${c.chunk}`,
+      })),
       cellSetOut,
-      c.cellSetPartBytes,
-      `cell-set part ${c.chunk}`,
     );
-  }
-  const cellFooterBytes = buildCellSetFooter({ ...header, producer: undefined }, info.numCells);
-  await cellSetOut.write(cellFooterBytes);
-  await cellSetOut.close();
-
-  for (const c of ordered) {
-    await copyAll(
-      await readPart('events', c.chunk),
-      eventSetOut,
-      c.eventPartBytes,
-      `event part ${c.chunk}`,
-    );
-  }
+    const footer = buildCellSetFooter({ ...header, producer: undefined }, info.numCells);
+    await cellSetOut.write(footer);
+    await cellSetOut.close();
+    return footer.byteLength;
+  };
   const eventCounts = ordered.flatMap((c) => c.eventCounts);
-  const eventFooterBytes = buildEventSetFooter(
-    { names: header.names, timing: header.timing, extraProperties: header.extraProperties },
-    eventCounts,
-    ordered.flatMap((c) => c.firstOffsetsUs.map((s) => BigInt(s))),
-  );
-  await eventSetOut.write(eventFooterBytes);
-  await eventSetOut.close();
+  const writeEventSet = async () => {
+    await copyParts(
+      ordered.map((c) => ({
+        open: () => readPart('events', c.chunk),
+        expected: c.eventPartBytes,
+        what: `event part ${c.chunk}`,
+      })),
+      eventSetOut,
+    );
+    const footer = buildEventSetFooter(
+      { names: header.names, timing: header.timing, extraProperties: header.extraProperties },
+      eventCounts,
+      ordered.flatMap((c) => c.firstOffsetsUs.map((s) => BigInt(s))),
+    );
+    await eventSetOut.write(footer);
+    await eventSetOut.close();
+    return footer.byteLength;
+  };
+  const [cellFooter, eventFooter] = await Promise.allSettled([writeCellSet(), writeEventSet()]);
+  if (cellFooter.status === 'rejected') throw cellFooter.reason;
+  if (eventFooter.status === 'rejected') throw eventFooter.reason;
 
   const numEvents = eventCounts.reduce((a, b) => a + b, 0);
   return {
@@ -137,8 +168,8 @@ async function assemble(
     cells: ordered.flatMap((c) => c.cells),
     eventCounts,
     numEvents,
-    cellSetBytes: info.dataBytes + cellFooterBytes.byteLength,
-    eventSetBytes: numEvents * 20 + eventFooterBytes.byteLength,
+    cellSetBytes: info.dataBytes + cellFooter.value,
+    eventSetBytes: numEvents * 20 + eventFooter.value,
   };
 }
 

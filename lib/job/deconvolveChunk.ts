@@ -18,9 +18,9 @@ import { constrainedFoopsi } from '../deconvolution/constrainedFoopsi.js';
 import { arRoots } from '../deconvolution/linalg.js';
 import { CaimanSpikesError, DeconvolutionError } from '../errors.js';
 import { frameOffsetMicros } from '../isxd/index.js';
-import { toFoopsiParams } from './params.js';
+import { toFoopsiParams } from './foopsiParams.js';
 import { type JobPlan, ratioSeconds, type WorkItem } from './plan.js';
-import { skewness } from './previews/tracesPreview.js';
+import { skewness } from './previews/skewness.js';
 
 /** Per-cell facts reported in output_metadata.json. */
 interface CellSummary {
@@ -161,8 +161,6 @@ async function runChunk(
 
   const trace = new Float32Array(T);
   const traceBytes = new Uint8Array(trace.buffer);
-  const out = new Float32Array(T);
-  const outBytes = new Uint8Array(out.buffer);
   const packets = new Uint8Array(T * PACKET_BYTES);
   const view = new DataView(packets.buffer);
 
@@ -180,104 +178,105 @@ async function runChunk(
     firstOffsetsUs: [],
   };
 
-  let bytes: Uint8Array = new Uint8Array(0);
-  let batchStart = 0;
-  for (let k = 0; k < numCells; k++) {
-    const cell = item.cellStart + k;
-    if (k % batchCells === 0) {
-      const count = Math.min(batchCells, numCells - k);
-      bytes = await source.read(cell * B, count * B);
-      if (bytes.byteLength !== count * B) {
+  // Each batch of input cells is copied once; its traces are overwritten in place by c and the
+  // batch is written as one run of the cell-set part (footprints kept verbatim).
+  for (let batchStart = 0; batchStart < numCells; batchStart += batchCells) {
+    const count = Math.min(batchCells, numCells - batchStart);
+    const first = item.cellStart + batchStart;
+    const input = await source.read(first * B, count * B);
+    if (input.byteLength !== count * B) {
+      throw new DeconvolutionError(
+        `${info.input}: cells ${first}…${first + count - 1} end past the data section (expected ${count * B} bytes, got ${input.byteLength})`,
+        'Truncated',
+      );
+    }
+    // A copy with its own buffer (a Node Buffer's slice() would be a view into the source's).
+    const part = new Uint8Array(input);
+    for (let k = 0; k < count; k++) {
+      const cell = first + k;
+      const at = k * B + footprintBytes;
+      const out = new Float32Array(part.buffer, part.byteOffset + at, T);
+      const name = info.names[cell];
+      const status = info.statuses[cell];
+      if (isSkipped(status, plan.options.acceptedOnly)) {
+        out.fill(Number.NaN);
+        result.cells.push({
+          cell,
+          name,
+          status,
+          skipped: true,
+          g: [],
+          tauSeconds: [],
+          sn: Number.NaN,
+          bl: Number.NaN,
+          lam: null,
+          numEvents: 0,
+          eventRateHz: 0,
+          skewness: Number.NaN,
+        });
+        result.eventCounts.push(0);
+        result.firstOffsetsUs.push('0');
+        continue;
+      }
+      traceBytes.set(part.subarray(at, at + 4 * T));
+      for (const t of info.invalidFrames) trace[t] = Number.NaN;
+
+      let r: ReturnType<typeof constrainedFoopsi>;
+      try {
+        r = constrainedFoopsi(trace, foopsiParams);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
         throw new DeconvolutionError(
-          `${info.input}: cells ${cell}…${cell + count - 1} end past the data section (expected ${count * B} bytes, got ${bytes.byteLength})`,
-          'Truncated',
+          `${info.input}: cell ${cell} (${name}) cannot be deconvolved: ${reason}`,
+          err instanceof CaimanSpikesError ? err.code : 'Deconvolution',
+          { cause: err },
         );
       }
-      batchStart = k;
-    }
-    const at = (k - batchStart) * B;
-    await cellSetPart.write(bytes.subarray(at, at + footprintBytes));
-    const name = info.names[cell];
-    const status = info.statuses[cell];
-    if (isSkipped(status, plan.options.acceptedOnly)) {
-      out.fill(Number.NaN);
-      await cellSetPart.write(outBytes.slice());
+      const { c, sp } = r;
+      let maxSp = 0;
+      for (let t = 0; t < T; t++) {
+        out[t] = invalid[t] ? Number.NaN : c[t];
+        if (!invalid[t] && sp[t] > maxSp) maxSp = sp[t];
+      }
+
+      // Events (module doc): valid, fl32(s) > 0, above round-off, ≥ K·sn when asked.
+      const roundOff = ROUND_OFF * maxSp;
+      const minAmplitude = K === null ? 0 : K * r.sn;
+      let n = 0;
+      let firstOffset = 0;
+      for (let t = 0; t < T; t++) {
+        const s = sp[t];
+        if (invalid[t] || !(Math.fround(s) > 0) || !(s > roundOff) || s < minAmplitude) continue;
+        const offset = offsetMicros(t, period, periodNum, periodDen);
+        if (n === 0) firstOffset = offset;
+        const o = n * PACKET_BYTES;
+        view.setUint32(o, offset % TWO_32, true);
+        view.setUint32(o + 4, Math.floor(offset / TWO_32), true);
+        view.setUint32(o + 8, cell, true);
+        view.setUint32(o + 12, 0, true);
+        view.setFloat32(o + 16, s, true);
+        n++;
+      }
+      if (n > 0) await eventPart.write(packets.slice(0, n * PACKET_BYTES));
+      result.eventPartBytes += n * PACKET_BYTES;
+      result.eventCounts.push(n);
+      result.firstOffsetsUs.push(String(firstOffset));
       result.cells.push({
         cell,
         name,
         status,
-        skipped: true,
-        g: [],
-        tauSeconds: [],
-        sn: Number.NaN,
-        bl: Number.NaN,
-        lam: null,
-        numEvents: 0,
-        eventRateHz: 0,
-        skewness: Number.NaN,
+        skipped: false,
+        g: [...r.g],
+        tauSeconds: timeConstants([...r.g], periodSeconds),
+        sn: r.sn,
+        bl: r.bl,
+        lam: r.lam,
+        numEvents: n,
+        eventRateHz: validSeconds > 0 ? n / validSeconds : 0,
+        skewness: skewness(out),
       });
-      result.eventCounts.push(0);
-      result.firstOffsetsUs.push('0');
-      continue;
     }
-    traceBytes.set(bytes.subarray(at + footprintBytes, at + B));
-    for (const t of info.invalidFrames) trace[t] = Number.NaN;
-
-    let r: ReturnType<typeof constrainedFoopsi>;
-    try {
-      r = constrainedFoopsi(trace, foopsiParams);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new DeconvolutionError(
-        `${info.input}: cell ${cell} (${name}) cannot be deconvolved: ${reason}`,
-        err instanceof CaimanSpikesError ? err.code : 'Deconvolution',
-        { cause: err },
-      );
-    }
-    const { c, sp } = r;
-    let maxSp = 0;
-    for (let t = 0; t < T; t++) {
-      out[t] = invalid[t] ? Number.NaN : c[t];
-      if (!invalid[t] && sp[t] > maxSp) maxSp = sp[t];
-    }
-    await cellSetPart.write(outBytes.slice());
-
-    // Events (module doc): valid, fl32(s) > 0, above round-off, ≥ K·sn when asked.
-    const roundOff = ROUND_OFF * maxSp;
-    const minAmplitude = K === null ? 0 : K * r.sn;
-    let n = 0;
-    let first = 0;
-    for (let t = 0; t < T; t++) {
-      const s = sp[t];
-      if (invalid[t] || !(Math.fround(s) > 0) || !(s > roundOff) || s < minAmplitude) continue;
-      const offset = offsetMicros(t, period, periodNum, periodDen);
-      if (n === 0) first = offset;
-      const o = n * PACKET_BYTES;
-      view.setUint32(o, offset % TWO_32, true);
-      view.setUint32(o + 4, Math.floor(offset / TWO_32), true);
-      view.setUint32(o + 8, cell, true);
-      view.setUint32(o + 12, 0, true);
-      view.setFloat32(o + 16, s, true);
-      n++;
-    }
-    if (n > 0) await eventPart.write(packets.slice(0, n * PACKET_BYTES));
-    result.eventPartBytes += n * PACKET_BYTES;
-    result.eventCounts.push(n);
-    result.firstOffsetsUs.push(String(first));
-    result.cells.push({
-      cell,
-      name,
-      status,
-      skipped: false,
-      g: [...r.g],
-      tauSeconds: timeConstants([...r.g], periodSeconds),
-      sn: r.sn,
-      bl: r.bl,
-      lam: r.lam,
-      numEvents: n,
-      eventRateHz: validSeconds > 0 ? n / validSeconds : 0,
-      skewness: skewness(out),
-    });
+    await cellSetPart.write(part);
   }
   return result;
 }

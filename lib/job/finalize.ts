@@ -24,6 +24,7 @@ import { rainbow } from './previews/svg.js';
 import { selectCells, type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
 
 const READ_BYTES = 4 * 1024 * 1000;
+const FOOTPRINT_READS = 64;
 const encoder = new TextEncoder();
 
 type Plain = Record<string, unknown>;
@@ -145,11 +146,14 @@ async function drawTraces(
   const footprintBytes = 4 * info.width * info.height;
   const traces: TraceToDraw[] = [];
   const colors = new Map<number, string>();
+  // At most 20 reads, issued together.
+  const read = chosen.map((cell) =>
+    cellSet.read(cell * info.bytesPerCell + footprintBytes, 4 * info.numTimes),
+  );
   for (let rank = 0; rank < chosen.length; rank++) {
     const cell = chosen[rank];
-    const bytes = await cellSet.read(cell * info.bytesPerCell + footprintBytes, 4 * info.numTimes);
     const values = new Float32Array(info.numTimes);
-    new Uint8Array(values.buffer).set(bytes);
+    new Uint8Array(values.buffer).set(await read[rank]);
     traces.push({ cell, name: info.names[cell], rank, values });
     colors.set(cell, rainbow(rank, chosen.length));
   }
@@ -164,17 +168,22 @@ async function drawFootprints(
 ): Promise<string> {
   const n = info.width * info.height;
   const cells: FootprintToDraw[] = [];
-  for (const c of out.cells) {
-    if (c.status === 'rejected' || c.skipped) continue;
-    const bytes = await cellSet.read(c.cell * info.bytesPerCell, 4 * n);
-    const pixels = new Float32Array(n);
-    new Uint8Array(pixels.buffer).set(bytes);
-    cells.push({
-      cell: c.cell,
-      name: c.name,
-      outline: halfMaxContour(pixels, info.width, info.height),
-      color: colors.get(c.cell) ?? null,
-    });
+  const shown = out.cells.filter((c) => c.status !== 'rejected' && !c.skipped);
+  // Reads issued FOOTPRINT_READS at a time (one small read per cell).
+  for (let start = 0; start < shown.length; start += FOOTPRINT_READS) {
+    const batch = shown.slice(start, start + FOOTPRINT_READS);
+    const read = batch.map((c) => cellSet.read(c.cell * info.bytesPerCell, 4 * n));
+    for (let k = 0; k < batch.length; k++) {
+      const c = batch[k];
+      const pixels = new Float32Array(n);
+      new Uint8Array(pixels.buffer).set(await read[k]);
+      cells.push({
+        cell: c.cell,
+        name: c.name,
+        outline: halfMaxContour(pixels, info.width, info.height),
+        color: colors.get(c.cell) ?? null,
+      });
+    }
   }
   return footprintsPreview(cells, info.width, info.height);
 }

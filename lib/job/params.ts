@@ -10,8 +10,8 @@
  */
 import { z } from 'zod';
 import { arRoots } from '../deconvolution/linalg.js';
-import type { FoopsiParams } from '../deconvolution/types.js';
 import { InvalidParameterError } from '../errors.js';
+import { toFoopsiParams } from './foopsiParams.js';
 
 /** The tool's parameters after parsing ('auto' = null). */
 interface ToolParams {
@@ -199,26 +199,6 @@ function parseJobOptions(raw: { acceptedOnly?: unknown; eventThresholdSn?: unkno
     options.eventThresholdSn = res.data;
   }
   return options;
-}
-
-/** The keyword arguments handed to `constrainedFoopsi` for these tool parameters. */
-function toFoopsiParams(p: ToolParams): FoopsiParams {
-  return {
-    bl: p.bl,
-    c1: p.c1,
-    g: p.g === null ? null : [...p.g],
-    sn: p.sn,
-    p: p.p,
-    method_deconvolution: p.method_deconvolution,
-    bas_nonneg: p.bas_nonneg,
-    noise_range: [p.noise_range[0], p.noise_range[1]],
-    noise_method: p.noise_method,
-    lags: p.lags,
-    fudge_factor: p.fudge_factor,
-    solvers: [...p.solvers],
-    optimize_g: p.optimize_g,
-    s_min: p.s_min,
-  };
 }
 
 export type { JobOptions, ToolParams };

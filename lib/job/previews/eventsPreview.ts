@@ -31,6 +31,7 @@ interface EventSummary {
 const MAX_ROWS = 200;
 const MAX_BINS = 400;
 const PACKET_BYTES = 20;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** An empty summary for an event set of `numCells` cells over `numTimes` frames. */
 function createEventSummary(
@@ -56,22 +57,35 @@ function createEventSummary(
   };
 }
 
+/** Adds one event (µs offset from the file start, cell index) to the summary. */
+function addEvent(s: EventSummary, periodUs: number, offset: number, cell: number): void {
+  const frame = Math.min(s.numTimes - 1, Math.round(offset / periodUs));
+  if (cell >= s.numCells || frame < 0) return;
+  s.counts[cell]++;
+  if (s.firstFrame[cell] < 0) s.firstFrame[cell] = frame;
+  s.lastFrame[cell] = frame;
+  s.perFrame[frame]++;
+  const row = Math.floor((cell * s.rows) / s.numCells);
+  const bin = Math.floor((frame * s.bins) / s.numTimes);
+  s.raster[row * s.bins + bin]++;
+}
+
 /** Adds a run of whole 20-byte event packets (isxd-format.md §6.1) to the summary. */
 function accumulateEvents(s: EventSummary, packets: Uint8Array): void {
-  const view = new DataView(packets.buffer, packets.byteOffset, packets.byteLength);
   const periodUs = s.periodSeconds * 1e6;
-  for (let o = 0; o + PACKET_BYTES <= packets.byteLength; o += PACKET_BYTES) {
+  const count = Math.floor(packets.byteLength / PACKET_BYTES);
+  if (LITTLE_ENDIAN && packets.byteOffset % 4 === 0) {
+    // Aligned: u64 offset = lo + hi·2³², u64 cell (low word) read as u32 words.
+    const words = new Uint32Array(packets.buffer, packets.byteOffset, (count * PACKET_BYTES) / 4);
+    for (let w = 0; w < words.length; w += PACKET_BYTES / 4) {
+      addEvent(s, periodUs, words[w] + words[w + 1] * 2 ** 32, words[w + 2]);
+    }
+    return;
+  }
+  const view = new DataView(packets.buffer, packets.byteOffset, packets.byteLength);
+  for (let o = 0; o < count * PACKET_BYTES; o += PACKET_BYTES) {
     const offset = view.getUint32(o, true) + view.getUint32(o + 4, true) * 2 ** 32;
-    const cell = view.getUint32(o + 8, true);
-    const frame = Math.min(s.numTimes - 1, Math.round(offset / periodUs));
-    if (cell >= s.numCells || frame < 0) continue;
-    s.counts[cell]++;
-    if (s.firstFrame[cell] < 0) s.firstFrame[cell] = frame;
-    s.lastFrame[cell] = frame;
-    s.perFrame[frame]++;
-    const row = Math.floor((cell * s.rows) / s.numCells);
-    const bin = Math.floor((frame * s.bins) / s.numTimes);
-    s.raster[row * s.bins + bin]++;
+    addEvent(s, periodUs, offset, view.getUint32(o + 8, true));
   }
 }
 
@@ -88,11 +102,16 @@ function gaussianSmooth(x: Float64Array, sigma: number): Float64Array {
   const out = new Float64Array(n);
   for (let t = 0; t < n; t++) {
     let acc = 0;
-    for (let k = -radius; k <= radius; k++) {
-      let i = t + k;
-      if (i < 0) i = -i - 1;
-      if (i >= n) i = 2 * n - i - 1;
-      acc += kernel[k + radius] * x[Math.min(n - 1, Math.max(0, i))];
+    if (t >= radius && t + radius < n) {
+      // Interior: no reflection (same terms, same order).
+      for (let k = -radius; k <= radius; k++) acc += kernel[k + radius] * x[t + k];
+    } else {
+      for (let k = -radius; k <= radius; k++) {
+        let i = t + k;
+        if (i < 0) i = -i - 1;
+        if (i >= n) i = 2 * n - i - 1;
+        acc += kernel[k + radius] * x[Math.min(n - 1, Math.max(0, i))];
+      }
     }
     out[t] = acc;
   }

@@ -7,6 +7,7 @@
  */
 import { scaleLinear } from 'd3-scale';
 import { line } from 'd3-shape';
+import { skewness } from './skewness.js';
 import { bottomAxis, el, rainbow, svgDocument, text } from './svg.js';
 
 /** One cell to draw. */
@@ -20,32 +21,6 @@ interface TraceToDraw {
 
 const MAX_SHOWN = 20;
 const OFFSET = 7;
-
-/** Sample skewness over the finite values (NaN when fewer than 3 or zero variance). */
-function skewness(values: ArrayLike<number>): number {
-  let n = 0;
-  let mean = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isFinite(v)) {
-      n++;
-      mean += (v - mean) / n;
-    }
-  }
-  let m2 = 0;
-  let m3 = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (!Number.isFinite(v)) continue;
-    const d = v - mean;
-    m2 += d * d;
-    m3 += d * d * d;
-  }
-  if (n < 3 || m2 === 0) return Number.NaN;
-  m2 /= n;
-  m3 /= n;
-  return m3 / m2 ** 1.5;
-}
 
 /**
  * Up to 20 cells spread evenly over the ranking by skewness (NaN last), de-duplicated,

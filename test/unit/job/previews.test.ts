@@ -129,6 +129,34 @@ describe('events preview', () => {
     expect(render(svg).height).toBeGreaterThan(800);
   });
 
+  it('reads packets the same at any byte alignment, high offset word included', () => {
+    // Prepare: 2 cells, 10 frames of 1000 s = 10⁹ µs; the third event is at 2³² + 2·10⁹ µs (frame 6)
+    const events = packets([
+      [1_000_000_000, 0],
+      [2_000_000_000, 1],
+      [2_000_000_000, 0],
+    ]);
+    new DataView(events.buffer).setUint32(2 * 20 + 4, 1, true); // 2³² + 2·10⁹ µs
+    const unaligned = new Uint8Array(events.byteLength + 1).subarray(1);
+    unaligned.set(events);
+    const a = createEventSummary(2, 10, 1000, 10_000);
+    const b = createEventSummary(2, 10, 1000, 10_000);
+
+    // Act
+    accumulateEvents(a, events);
+    accumulateEvents(b, unaligned);
+
+    // Assess
+    expect(unaligned.byteOffset % 4).toBe(1);
+    expect(Array.from(a.counts)).toEqual([2, 1]);
+    expect(Array.from(a.firstFrame)).toEqual([1, 2]);
+    expect(Array.from(a.lastFrame)).toEqual([6, 2]);
+    expect(Array.from(a.perFrame)).toEqual([0, 1, 1, 0, 0, 0, 1, 0, 0, 0]);
+    for (const key of ['counts', 'firstFrame', 'lastFrame', 'perFrame', 'raster'] as const) {
+      expect(Array.from(b[key])).toEqual(Array.from(a[key]));
+    }
+  });
+
   it('says so when there are no events', () => {
     // Prepare
     const s = createEventSummary(2, 1, 0.05, 0.05);

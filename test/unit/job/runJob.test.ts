@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../../lib/bytes.js';
-import { DeconvolutionError, InvalidSeriesError } from '../../../lib/errors.js';
+import { DeconvolutionError, InvalidInputError, InvalidSeriesError } from '../../../lib/errors.js';
 import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
 import { jsonEqual } from '../../../lib/isxd/json.js';
 import { DEFAULT_JOB_OPTIONS, parseJobOptions, parseToolParams } from '../../../lib/job/params.js';
@@ -194,6 +194,29 @@ describe('runJob failures', () => {
     // Assess
     await expect(run).rejects.toBeInstanceOf(DeconvolutionError);
     await expect(run).rejects.toThrow(/flat\.isxd: cell 1 \(flat\)/);
+    expect(rt.outputs.size).toBe(0);
+    expect(rt.partsRemoved).toBe(true);
+  });
+
+  it('fails with PartSize when a chunk part is short, and leaves no output', async () => {
+    // Prepare: chunk 0's event part loses its last packet between the chunk and the assembly
+    const { fixtureCellSet } = await import('./fixtures.js');
+    const rt = memoryRuntime([await fixtureCellSet('short.isxd', {})]);
+    const readPart = rt.readPart;
+    rt.readPart = async (file, kind, chunk) => {
+      const part = await readPart(file, kind, chunk);
+      if (kind !== 'events' || chunk !== 0) return part;
+      const bytes = await part.read(0, await part.size());
+      return memorySource(part.name, bytes.subarray(0, bytes.byteLength - 20));
+    };
+
+    // Act
+    const run = runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rt);
+
+    // Assess
+    await expect(run).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(run).rejects.toMatchObject({ code: 'PartSize' });
+    await expect(run).rejects.toThrow(/event part 0 holds \d+ bytes, expected \d+/);
     expect(rt.outputs.size).toBe(0);
     expect(rt.partsRemoved).toBe(true);
   });

@@ -1,0 +1,28 @@
+/**
+ * The tool's parameters as `constrainedFoopsi` keyword arguments (deconvolution-algorithms.md
+ * §1), a one-to-one copy. Kept apart from params.ts so the deconvolution workers do not load zod.
+ */
+import type { FoopsiParams } from '../deconvolution/types.js';
+import type { ToolParams } from './params.js';
+
+/** The keyword arguments handed to `constrainedFoopsi` for these tool parameters. */
+function toFoopsiParams(p: ToolParams): FoopsiParams {
+  return {
+    bl: p.bl,
+    c1: p.c1,
+    g: p.g === null ? null : [...p.g],
+    sn: p.sn,
+    p: p.p,
+    method_deconvolution: p.method_deconvolution,
+    bas_nonneg: p.bas_nonneg,
+    noise_range: [p.noise_range[0], p.noise_range[1]],
+    noise_method: p.noise_method,
+    lags: p.lags,
+    fudge_factor: p.fudge_factor,
+    solvers: [...p.solvers],
+    optimize_g: p.optimize_g,
+    s_min: p.s_min,
+  };
+}
+
+export { toFoopsiParams };

@@ -1,0 +1,32 @@
+/**
+ * Sample skewness g₁ = m₃ / m₂^{3/2} with mₖ = (1/n)·Σ (vᵢ − mean)^k over the finite values.
+ * Kept apart from the SVG code (d3) so the deconvolution workers do not load it.
+ */
+
+/** Sample skewness over the finite values (NaN when fewer than 3 or zero variance). */
+function skewness(values: ArrayLike<number>): number {
+  let n = 0;
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isFinite(v)) {
+      n++;
+      mean += (v - mean) / n;
+    }
+  }
+  let m2 = 0;
+  let m3 = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    const d = v - mean;
+    m2 += d * d;
+    m3 += d * d * d;
+  }
+  if (n < 3 || m2 === 0) return Number.NaN;
+  m2 /= n;
+  m3 /= n;
+  return m3 / m2 ** 1.5;
+}
+
+export { skewness };
