@@ -13,6 +13,15 @@
  *   max ℓ ≤ 0), solve G_PP μ = b_P, step back towards feasibility while μ has a negative
  *   entry (dropping s ≤ 1e-9 from P), accept s_P = μ, stop when max ℓ < 1e-9.
  *
+ * The problem is strictly convex (K triangular, non-zero diagonal), so its optimum is
+ * unique and the path there may differ from §6.4's. This one is shorter:
+ * - a non-empty warm start is first solved on its own P, dropping every negative μ at once
+ *   until μ ≥ 0 (no forced addition);
+ * - each iteration adds every local maximum of ℓ above TOL among the non-passive variables
+ *   (a "block" step; those whose μ comes out negative are taken back out before the
+ *   step-back, so s stays feasible and the objective decreases); when none is left, it
+ *   falls back to §6.4's argmax ℓ.
+ *
  * Instead of a fresh LU per solve, the Cholesky factor of G_PP is kept up to date: a
  * column append is one forward substitution, a deletion is a sequence of Givens rotations.
  * Both give the same μ as a dense solve to rounding (G_PP is symmetric positive definite).
@@ -93,8 +102,7 @@ function nnlsGram(
   gradient?: GradientOracle,
 ): number {
   if (m === 0) return 0;
-  const { chol, order, inP, grad, mu, sub, gathered } = ws;
-  const cap = ws.capacity;
+  const { order, inP, grad, mu, sub, gathered } = ws;
   const updateGradient = (): void => {
     if (gradient) gradient(s, grad);
     else computeGradient(sub, m, rhs, s, grad);
@@ -108,17 +116,72 @@ function nnlsGram(
     if (!gradient && s[a] !== 0) gatherRow(gram, stride, index, m, a, ws);
     if (s[a] > 0) np = cholAppend(gram, stride, index, rhs, a, np, ws);
   }
-  updateGradient();
+  // A non-empty warm start is first solved on its own P (no forced addition): the
+  // optimum is unique, so only the path differs from §6.4's.
+  let warm = np > 0;
+  if (!warm) updateGradient();
   let iter = 0;
   while (iter < m) {
     iter++;
-    let j = 0;
-    for (let a = 1; a < m; a++) if (grad[a] > grad[j]) j = a;
-    if (inP[j] === 0) {
-      if (!gradient) gatherRow(gram, stride, index, m, j, ws);
-      np = cholAppend(gram, stride, index, rhs, j, np, ws);
+    let solved = false;
+    if (!warm) {
+      // Several variables per iteration: every local maximum of ℓ > TOL among the
+      // non-passive ones; those whose μ comes out negative are taken back out before the
+      // step (their s is 0, so s stays feasible and the objective still decreases).
+      const np0 = np;
+      for (let a = 0; a < m; a++) {
+        if (inP[a] === 1) continue;
+        const ga = grad[a];
+        if (!(ga > NNLS_TOL)) continue;
+        if (a > 0 && inP[a - 1] === 0 && grad[a - 1] >= ga) continue;
+        if (a + 1 < m && inP[a + 1] === 0 && grad[a + 1] > ga) continue;
+        if (!gradient) gatherRow(gram, stride, index, m, a, ws);
+        np = cholAppend(gram, stride, index, rhs, a, np, ws);
+      }
+      if (np > np0) {
+        cholSolve(np, ws);
+        for (;;) {
+          let first = -1;
+          for (let k = np - 1; k >= np0; k--) {
+            if (mu[k] < 0) {
+              np = cholDelete(k, np, ws);
+              first = k;
+            }
+          }
+          if (first < 0) break;
+          forwardFrom(first, rhs, np, ws);
+          cholSolve(np, ws);
+        }
+      }
+      if (np > np0) solved = true;
+      else {
+        // §6.4: add argmax ℓ (even when max ℓ ≤ 0).
+        let j = 0;
+        for (let a = 1; a < m; a++) if (grad[a] > grad[j]) j = a;
+        if (inP[j] === 0) {
+          if (!gradient) gatherRow(gram, stride, index, m, j, ws);
+          np = cholAppend(gram, stride, index, rhs, j, np, ws);
+        }
+      }
     }
-    cholSolve(np, ws);
+    if (!solved) cholSolve(np, ws);
+    if (warm) {
+      // Warm start: drop every negative μ_k at once until the LS solution on P is ≥ 0.
+      for (;;) {
+        let first = -1;
+        for (let k = 0; k < np; k++) if (mu[k] < 0) s[order[k]] = 0;
+        for (let k = np - 1; k >= 0; k--) {
+          if (s[order[k]] === 0) {
+            np = cholDelete(k, np, ws);
+            first = k;
+          }
+        }
+        if (first < 0) break;
+        forwardFrom(first, rhs, np, ws);
+        cholSolve(np, ws);
+      }
+    }
+    warm = false;
     for (;;) {
       let alpha = Number.POSITIVE_INFINITY;
       let kmin = -1;
@@ -143,7 +206,7 @@ function nnlsGram(
       let first = np;
       for (let k = np - 1; k >= 0; k--) {
         if (s[order[k]] <= NNLS_TOL) {
-          np = cholDelete(k, np, cap, chol, order, inP);
+          np = cholDelete(k, np, ws);
           first = k;
         }
       }
@@ -193,6 +256,15 @@ function computeGradient(
   }
 }
 
+/** 1 / L_kk of the current factor (shared scratch: the solver is synchronous). */
+let invDiagCache = new Float64Array(0);
+
+/** The 1 / L_kk scratch, grown to `cap` entries. */
+function invDiag(cap: number): Float64Array {
+  if (invDiagCache.length < cap) invDiagCache = new Float64Array(cap);
+  return invDiagCache;
+}
+
 /** Appends variable a to P: new factor row l = L⁻¹G_{P,a}, diagonal √(G_aa − lᵀl). */
 function cholAppend(
   gram: Float64Array,
@@ -203,16 +275,28 @@ function cholAppend(
   np: number,
   ws: NnlsWorkspace,
 ): number {
-  const { chol, order, inP, z } = ws;
+  const { chol, order, inP } = ws;
   const cap = ws.capacity;
+  const inv = invDiag(cap);
   const ga = index[a] * stride;
   const row = np * cap;
   let ss = 0;
   for (let k = 0; k < np; k++) {
-    let v = gram[ga + index[order[k]]];
     const rk = k * cap;
-    for (let q = 0; q < k; q++) v -= chol[rk + q] * chol[row + q];
-    v /= chol[rk + k];
+    // Σ_{q<k} L_kq·l_q with four partial sums (inlined: no boxed return value).
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let q = 0;
+    for (; q + 3 < k; q += 4) {
+      a0 += chol[rk + q] * chol[row + q];
+      a1 += chol[rk + q + 1] * chol[row + q + 1];
+      a2 += chol[rk + q + 2] * chol[row + q + 2];
+      a3 += chol[rk + q + 3] * chol[row + q + 3];
+    }
+    for (; q < k; q++) a0 += chol[rk + q] * chol[row + q];
+    const v = (gram[ga + index[order[k]]] - (a0 + a1 + (a2 + a3))) * inv[k];
     chol[row + k] = v;
     ss += v * v;
   }
@@ -220,47 +304,41 @@ function cholAppend(
   // §6.4 adds 1e-9·I to a singular system; a non-positive pivot is the Cholesky analogue.
   const diag = d2 > 0 ? Math.sqrt(d2) : Math.sqrt(Math.max(d2, 0) + NNLS_TOL);
   chol[row + np] = diag;
-  let v = rhs[a];
-  for (let q = 0; q < np; q++) v -= chol[row + q] * z[q];
-  z[np] = v / diag;
+  inv[np] = 1 / diag;
   order[np] = a;
+  forwardFrom(np, rhs, np + 1, ws);
   inP[a] = 1;
   return np + 1;
 }
 
-/** Removes factor row k (variable order[k]) and restores triangularity by Givens rotations. */
-function cholDelete(
-  k: number,
-  np: number,
-  cap: number,
-  chol: Float64Array,
-  order: Int32Array,
-  inP: Uint8Array,
-): number {
+/**
+ * Removes factor row k (variable order[k]): rows below move up one and are made triangular
+ * again by Givens rotations on columns (j, j+1), j ≥ k, shifted and rotated in one pass.
+ * μ_j and z_j for j ≥ k hold the rotations: callers run forwardFrom(≤ k) and re-solve after.
+ */
+function cholDelete(k: number, np: number, ws: NnlsWorkspace): number {
+  const { chol, order, inP, mu: cs, z: sn } = ws;
+  const cap = ws.capacity;
+  const inv = invDiag(cap);
   inP[order[k]] = 0;
-  for (let i = k + 1; i < np; i++) {
-    const src = i * cap;
-    const dst = (i - 1) * cap;
-    for (let q = 0; q <= i; q++) chol[dst + q] = chol[src + q];
-    order[i - 1] = order[i];
-  }
   const n1 = np - 1;
-  for (let j = k; j < n1; j++) {
-    const rj = j * cap;
-    const x = chol[rj + j];
-    const y = chol[rj + j + 1];
-    const r = Math.hypot(x, y);
-    const c = x / r;
-    const sn = y / r;
-    chol[rj + j] = r;
-    chol[rj + j + 1] = 0;
-    for (let i = j + 1; i < n1; i++) {
-      const ri = i * cap;
-      const u = chol[ri + j];
-      const v = chol[ri + j + 1];
-      chol[ri + j] = c * u + sn * v;
-      chol[ri + j + 1] = -sn * u + c * v;
+  for (let i = k; i < n1; i++) {
+    const src = (i + 1) * cap;
+    const dst = i * cap;
+    for (let q = 0; q < k; q++) chol[dst + q] = chol[src + q];
+    let x = chol[src + k];
+    for (let j = k; j < i; j++) {
+      const y = chol[src + j + 1];
+      chol[dst + j] = cs[j] * x + sn[j] * y;
+      x = -sn[j] * x + cs[j] * y;
     }
+    const y = chol[src + i + 1];
+    const r = Math.sqrt(x * x + y * y);
+    cs[i] = x / r;
+    sn[i] = y / r;
+    chol[dst + i] = r;
+    inv[i] = 1 / r;
+    order[i] = order[i + 1];
   }
   return n1;
 }
@@ -269,11 +347,22 @@ function cholDelete(
 function forwardFrom(first: number, rhs: Float64Array, np: number, ws: NnlsWorkspace): void {
   const { chol, order, z } = ws;
   const cap = ws.capacity;
+  const inv = invDiag(cap);
   for (let k = first; k < np; k++) {
     const rk = k * cap;
-    let v = rhs[order[k]];
-    for (let q = 0; q < k; q++) v -= chol[rk + q] * z[q];
-    z[k] = v / chol[rk + k];
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let q = 0;
+    for (; q + 3 < k; q += 4) {
+      a0 += chol[rk + q] * z[q];
+      a1 += chol[rk + q + 1] * z[q + 1];
+      a2 += chol[rk + q + 2] * z[q + 2];
+      a3 += chol[rk + q + 3] * z[q + 3];
+    }
+    for (; q < k; q++) a0 += chol[rk + q] * z[q];
+    z[k] = (rhs[order[k]] - (a0 + a1 + (a2 + a3))) * inv[k];
   }
 }
 
@@ -281,10 +370,21 @@ function forwardFrom(first: number, rhs: Float64Array, np: number, ws: NnlsWorks
 function cholSolve(np: number, ws: NnlsWorkspace): void {
   const { chol, mu, z } = ws;
   const cap = ws.capacity;
+  const inv = invDiag(cap);
+  // Column-oriented (row k of L is contiguous): μ_k, then remove its term from rows < k.
+  for (let k = 0; k < np; k++) mu[k] = z[k];
   for (let k = np - 1; k >= 0; k--) {
-    let v = z[k];
-    for (let q = k + 1; q < np; q++) v -= chol[q * cap + k] * mu[q];
-    mu[k] = v / chol[k * cap + k];
+    const rk = k * cap;
+    const v = mu[k] * inv[k];
+    mu[k] = v;
+    let q = 0;
+    for (; q + 3 < k; q += 4) {
+      mu[q] -= chol[rk + q] * v;
+      mu[q + 1] -= chol[rk + q + 1] * v;
+      mu[q + 2] -= chol[rk + q + 2] * v;
+      mu[q + 3] -= chol[rk + q + 3] * v;
+    }
+    for (; q < k; q++) mu[q] -= chol[rk + q] * v;
   }
 }
 

@@ -22,8 +22,11 @@
  * - within a window K = scale·A⁻¹ (A the banded AR(2) matrix), so Kᵀỹ, the NNLS gradient
  *   Kᵀ(ỹ − K s) and the committed update K·s are O(w) recursions, and c is O(T);
  * - frames that enter a window for the first time are warm-started from the AR(1)
- *   candidate spikes (each window's optimum is unique: only the path changes);
- * - windows with an empty mask are skipped.
+ *   candidate spikes that are local maxima (each window's optimum is unique: only the
+ *   path changes);
+ * - windows with an empty mask are skipped;
+ * - the window buffers, KᵀK and the per-trace scratch (ỹ, mask, seed, y − b) are kept for
+ *   the next trace of the same window size / at most the same length (fewer GC pauses).
  *
  * Observation weights (beyond CaImAn): frames with weight 0 are gaps and carry no data.
  * Windows that contain a gap use weighted least squares KᵀWK; decimated blocks average
@@ -155,27 +158,55 @@ function decimateTrace(
  * §6.2.6: frames with s_t > max(s)/10, widened by ±2 and clipped to [0, T). Also returns
  * those AR(1) spikes (0 elsewhere) as a feasible NNLS warm start.
  */
-function candidateMask(s: Float64Array): { mask: Uint8Array; seed: Float64Array } {
+function candidateMask(s: Float64Array, mask: Uint8Array, seed: Float64Array): void {
   const T = s.length;
-  const mask = new Uint8Array(T);
-  const seed = new Float64Array(T);
+  mask.fill(0);
   let smax = Number.NEGATIVE_INFINITY;
   for (let t = 0; t < T; t++) if (s[t] > smax) smax = s[t];
   const cut = smax / 10;
   for (let t = 0; t < T; t++) {
+    seed[t] = 0;
     if (s[t] > cut) {
-      seed[t] = s[t];
+      // Only the local maxima seed the NNLS: fewer wrong guesses to drop (same optimum).
+      if ((t === 0 || s[t] >= s[t - 1]) && (t === T - 1 || s[t] >= s[t + 1])) seed[t] = s[t];
       const lo = Math.max(0, t - 2);
       const hi = Math.min(T - 1, t + 2);
       for (let q = lo; q <= hi; q++) mask[q] = 1;
     }
   }
-  return { mask, seed };
+}
+
+/** Per-trace scratch: ỹ, mask, seed and y − b (float32). */
+interface TraceScratch {
+  yt: Float64Array;
+  seed: Float64Array;
+  mask: Uint8Array;
+  yb: Float32Array;
+}
+
+/** Scratch kept for the next trace (fewer large allocations, hence fewer GC pauses). */
+let scratch: TraceScratch | null = null;
+
+/** Scratch views of length T (contents undefined: callers overwrite every entry). */
+function traceScratch(T: number): TraceScratch {
+  if (!scratch || scratch.yt.length < T) {
+    scratch = {
+      yt: new Float64Array(T),
+      seed: new Float64Array(T),
+      mask: new Uint8Array(T),
+      yb: new Float32Array(T),
+    };
+  }
+  return {
+    yt: scratch.yt.subarray(0, T),
+    seed: scratch.seed.subarray(0, T),
+    mask: scratch.mask.subarray(0, T),
+    yb: scratch.yb.subarray(0, T),
+  };
 }
 
 /** G = KᵀK for the w × w lower-triangular Toeplitz K of h, by G_{j,j'} = G_{j+1,j'+1} + h_{w−1−j}h_{w−1−j'}. */
-function kernelGram(h: Float64Array, w: number): Float64Array {
-  const G = new Float64Array(w * w);
+function kernelGram(h: Float64Array, w: number, G: Float64Array): Float64Array {
   for (let j = 0; j < w; j++) {
     const v = h[0] * h[w - 1 - j];
     G[j * w + (w - 1)] = v;
@@ -211,6 +242,8 @@ interface WindowBuffers {
   rhs: Float64Array;
   sc: Float64Array;
   ident: Int32Array;
+  /** KᵀK (w × w). */
+  gram: Float64Array;
   wgram: Float64Array | null;
   ws: NnlsWorkspace;
 }
@@ -268,19 +301,26 @@ function solveBlock(
     for (let a = 0; a < m; a++) rhs[a] = scale * u[pos[a]];
     nnlsGram(G, w, index, m, rhs, sc, buf.ws, (sv, grad) => {
       // ℓ = Kᵀ(ỹ − K s): forward recursion for K s, backward recursion for Kᵀ.
-      u.fill(0, 0, n);
-      for (let a = 0; a < m; a++) u[pos[a]] = sv[a];
+      // s is 0 before pos[0], so c is too; ℓ is needed from pos[0] on only.
+      const k0 = pos[0];
       let c1 = 0;
       let c2 = 0;
-      for (let k = 0; k < n; k++) {
-        const c = u[k] + g1 * c1 + g2 * c2;
+      let pa = 0;
+      let next = k0;
+      for (let k = k0; k < n; k++) {
+        let x = 0;
+        if (k === next) {
+          x = sv[pa++];
+          next = pa < m ? pos[pa] : n;
+        }
+        const c = x + g1 * c1 + g2 * c2;
         u[k] = yt[start + k] - scale * c;
         c2 = c1;
         c1 = c;
       }
       let v1 = 0;
       let v2 = 0;
-      for (let k = n - 1; k >= 0; k--) {
+      for (let k = n - 1; k >= k0; k--) {
         const v = u[k] + g1 * v1 + g2 * v2;
         u[k] = v;
         v2 = v1;
@@ -311,6 +351,28 @@ function solveBlock(
   for (let a = 0; a < m; a++) s[start + pos[a]] = sc[a];
 }
 
+/** Buffers of the last window size, reused by the next trace (every field is rewritten before use). */
+let cachedBuffers: WindowBuffers | null = null;
+
+/** Window buffers for window size w (reused across traces of the same w). */
+function windowBuffers(w: number): WindowBuffers {
+  if (cachedBuffers && cachedBuffers.gram.length === w * w) return cachedBuffers;
+  const ident = new Int32Array(w);
+  for (let a = 0; a < w; a++) ident[a] = a;
+  cachedBuffers = {
+    u: new Float64Array(w),
+    index: new Int32Array(w),
+    pos: new Int32Array(w),
+    rhs: new Float64Array(w),
+    sc: new Float64Array(w),
+    ident,
+    gram: new Float64Array(w * w),
+    wgram: null,
+    ws: createNnlsWorkspace(w),
+  };
+  return cachedBuffers;
+}
+
 /**
  * §6.3 `onnls`: windowed NNLS of ỹ (overwritten) on the mask. Returns s (length T).
  */
@@ -326,19 +388,8 @@ function windowedNnls(
   const T = yt.length;
   const s = new Float64Array(T);
   const shift = Math.min(w, SHIFT);
-  const G = kernelGram(h, w);
-  const ident = new Int32Array(w);
-  for (let a = 0; a < w; a++) ident[a] = a;
-  const buf: WindowBuffers = {
-    u: new Float64Array(w),
-    index: new Int32Array(w),
-    pos: new Int32Array(w),
-    rhs: new Float64Array(w),
-    sc: new Float64Array(w),
-    ident,
-    wgram: null,
-    ws: createNnlsWorkspace(w),
-  };
+  const buf = windowBuffers(w);
+  const G = kernelGram(h, w, buf.gram);
   const end = Math.max(1, T - w);
   let i = 0;
   let last = 0;
@@ -397,7 +448,6 @@ function calciumFromSpikes(
     return c;
   }
   const { g1, g2 } = filter;
-  const x = (t: number): number => (t >= 0 && s[t] > NNLS_TOL ? s[t] : 0);
   const h0 = h[0];
   const h1 = h[1] - g1 * h[0];
   const hw = g1 * h[w - 1] + g2 * h[w - 2];
@@ -406,9 +456,21 @@ function calciumFromSpikes(
   let f2 = 0;
   let e1 = 0;
   let e2 = 0;
+  // x_t = s_t where s_t > 1e-9, else 0; xPrev = x_{t−1}, xw/xw1 = x_{t−w}, x_{t−w−1}.
+  let xPrev = 0;
+  let xw1 = 0;
   for (let t = 0; t < T; t++) {
-    const f = g1 * f1 + g2 * f2 + h0 * x(t) + h1 * x(t - 1);
-    const e = g1 * e1 + g2 * e2 + hw * x(t - w) + hw1 * x(t - w - 1);
+    const st = s[t];
+    const xt = st > NNLS_TOL ? st : 0;
+    let xw = 0;
+    if (t >= w) {
+      const sw = s[t - w];
+      xw = sw > NNLS_TOL ? sw : 0;
+    }
+    const f = g1 * f1 + g2 * f2 + h0 * xt + h1 * xPrev;
+    const e = g1 * e1 + g2 * e2 + hw * xw + hw1 * xw1;
+    xPrev = xt;
+    xw1 = xw;
     c[t] = f - e;
     f2 = f1;
     f1 = f;
@@ -624,7 +686,7 @@ function constrainedOasisAr2(
   let b = ar1.b;
   const a = ar1.g;
   const lam1 = ar1.lam;
-  const yb = new Float32Array(T);
+  const { yt, mask, seed, yb } = traceScratch(T);
   for (let t = 0; t < T; t++) yb[t] = weights && weights[t] === 0 ? 0 : y[t] - b;
   let sAr1: Float64Array;
   if (opts.optimizeG > 0) {
@@ -647,11 +709,10 @@ function constrainedOasisAr2(
   }
   const fLam = 1 - g1 - g2;
   let lam = (lam1 * (1 - d ** DECIMATE)) / fLam;
-  const { mask, seed } = candidateMask(sAr1);
+  candidateMask(sAr1, mask, seed);
   if (opts.bNonneg && b < 0) b = 0;
 
   // §6.3 step 3: ỹ = (y − b) − λ·f_λ, last two frames λ(1 − g₁) and λ.
-  const yt = new Float64Array(T);
   const off = lam * fLam;
   for (let t = 0; t < T; t++) yt[t] = weights && weights[t] === 0 ? 0 : y[t] - b - off;
   if (T >= 2) yt[T - 2] = weights && weights[T - 2] === 0 ? 0 : y[T - 2] - b - lam * (1 - g1);
