@@ -35,11 +35,18 @@ function seed45Normals(count: number): readonly number[] {
   return rootFixNormals;
 }
 
-/** x = y − mean(y) in the input's precision (numpy `y - np.mean(y)`), as float64 values. */
+/** Grow-only buffer behind {@link centred} (its result is only read before the next call). */
+let centredScratch = new Float64Array(0);
+
+/**
+ * x = y − mean(y) in the input's precision (numpy `y - np.mean(y)`), as float64 values, in a
+ * shared scratch buffer.
+ */
 function centred(y: Trace): Float64Array {
   const frames = y.length;
   const single = y instanceof Float32Array;
-  const x = new Float64Array(frames);
+  if (centredScratch.length < frames) centredScratch = new Float64Array(frames);
+  const x = centredScratch.subarray(0, frames);
   if (single) {
     const mean = Math.fround(pairwiseSum(y, 0, frames, true) / frames);
     for (let t = 0; t < frames; t++) x[t] = Math.fround(y[t] - mean);
@@ -70,6 +77,17 @@ function circularAutocovariance(x: Float64Array, maxLag: number): Float64Array {
   const frames = x.length;
   const size = autocovarianceLength(frames);
   const out = new Float64Array(maxLag + 1);
+  if (maxLag + 1 <= 4 * Math.log2(size) && maxLag < frames) {
+    // All lags k < T: eight lags per pass, each sum still accumulated in t order.
+    const acc = new Float64Array(maxLag + 8);
+    for (let k0 = 0; k0 <= maxLag; k0 += 8) {
+      const main = Math.max(0, frames - k0 - 7);
+      lagProducts8(x, k0, main, acc);
+      lagProductsTail(x, k0, Math.min(k0 + 7, maxLag), main, acc);
+    }
+    for (let k = 0; k <= maxLag; k++) out[k] = acc[k] / frames;
+    return out;
+  }
   if (maxLag + 1 <= 4 * Math.log2(size)) {
     for (let k = 0; k <= maxLag; k++) {
       const lag = k < frames ? k : k <= size - frames ? -1 : size - k;
@@ -99,6 +117,66 @@ function circularAutocovariance(x: Float64Array, maxLag: number): Float64Array {
     out[k] = re[idx] * norm;
   }
   return out;
+}
+
+/** Frames per chunk of {@link lagProducts8} (its stores run per chunk, before the first too). */
+const LAG_CHUNK = 4096;
+
+/**
+ * acc[k₀ + j] = Σ_{t < to} x_t·x_{t+k₀+j} for j = 0…7, in t order, with eight running sums in
+ * registers (to ≤ T − k₀ − 7). The stores run once per chunk, starting before the first, so code
+ * V8 compiles mid-loop has seen them.
+ */
+function lagProducts8(x: Float64Array, k0: number, to: number, acc: Float64Array): void {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let a4 = 0;
+  let a5 = 0;
+  let a6 = 0;
+  let a7 = 0;
+  let t = 0;
+  for (;;) {
+    acc[k0] = a0;
+    acc[k0 + 1] = a1;
+    acc[k0 + 2] = a2;
+    acc[k0 + 3] = a3;
+    acc[k0 + 4] = a4;
+    acc[k0 + 5] = a5;
+    acc[k0 + 6] = a6;
+    acc[k0 + 7] = a7;
+    if (t >= to) return;
+    const end = Math.min(to, t + LAG_CHUNK);
+    for (; t < end; t++) {
+      const xt = x[t];
+      const o = t + k0;
+      a0 += xt * x[o];
+      a1 += xt * x[o + 1];
+      a2 += xt * x[o + 2];
+      a3 += xt * x[o + 3];
+      a4 += xt * x[o + 4];
+      a5 += xt * x[o + 5];
+      a6 += xt * x[o + 6];
+      a7 += xt * x[o + 7];
+    }
+  }
+}
+
+/** acc[k] += Σ_{from ≤ t < T − k} x_t·x_{t+k} for k = k₀…k₁, lag by lag (the last frames). */
+function lagProductsTail(
+  x: Float64Array,
+  k0: number,
+  k1: number,
+  from: number,
+  acc: Float64Array,
+): void {
+  const frames = x.length;
+  for (let k = k0; k <= k1; k++) {
+    let sum = acc[k];
+    for (let t = from; t + k < frames; t++) sum += x[t] * x[t + k];
+    acc[k] = sum;
+  }
 }
 
 /**

@@ -129,8 +129,7 @@ function solveAr1(
     sMin: P.s_min ?? 0,
     weights,
   });
-  assertFinite(res.c, res.s, weights, [g1]);
-  const c1 = removeInitialTransient(res.c, res.g, true);
+  const c1 = removeTransientChecked(res.c, res.s, weights, [g1], res.g);
   finishGaps(res.c, res.s, weights);
   return {
     c: res.c,
@@ -236,6 +235,57 @@ function removeInitialTransient(c: Float64Array, kappa: number, float32: boolean
 }
 
 /**
+ * {@link assertFinite} and the float32 {@link removeInitialTransient} of the AR(1) path in one
+ * pass: frame t is checked before it is changed, so the first non-finite frame throws as before
+ * (c is then discarded). Returns c1.
+ */
+function removeTransientChecked(
+  c: Float64Array,
+  s: Float64Array,
+  weights: Uint8Array | null,
+  g: ArrayLike<number>,
+  kappa: number,
+): number {
+  const c1 = c[0];
+  if (c1 === 0) {
+    assertFinite(c, s, weights, g);
+    return 0;
+  }
+  const bad = transientPass(c, s, weights, c1, kappa);
+  if (bad >= 0)
+    assertFinite(
+      c.subarray(bad),
+      s.subarray(bad),
+      weights === null ? null : weights.subarray(bad),
+      g,
+      bad,
+    );
+  return c1;
+}
+
+/**
+ * c_t ← fl32(c_t − c1·κᵗ) until the first observed frame with a non-finite c_t or s_t, whose
+ * index is returned (−1 when there is none).
+ */
+function transientPass(
+  c: Float64Array,
+  s: Float64Array,
+  weights: Uint8Array | null,
+  c1: number,
+  kappa: number,
+): number {
+  let kt = 1;
+  for (let t = 0; t < c.length; t++) {
+    const ct = c[t];
+    if ((weights === null || weights[t] !== 0) && !(Number.isFinite(ct) && Number.isFinite(s[t])))
+      return t;
+    c[t] = Math.fround(ct - c1 * kt);
+    kt *= kappa;
+  }
+  return -1;
+}
+
+/**
  * A kernel that does not decay (g ≥ 1, or p = 1 handed an AR(2) list such as [1.7, −0.71],
  * of which CaImAn uses only 1.7) overflows, and CaImAn returns NaN garbage. We stop with an
  * error that names g instead of handing NaN to the user.
@@ -245,12 +295,13 @@ function assertFinite(
   s: Float64Array,
   weights: Uint8Array | null,
   g: ArrayLike<number>,
+  offset = 0,
 ): void {
   for (let t = 0; t < c.length; t++) {
     if (weights !== null && weights[t] === 0) continue;
     if (!Number.isFinite(c[t]) || !Number.isFinite(s[t])) {
       throw new DeconvolutionError(
-        `the deconvolution diverged at frame ${t} (non-finite calcium): g = [${Array.from(g).join(', ')}] ` +
+        `the deconvolution diverged at frame ${t + offset} (non-finite calcium): g = [${Array.from(g).join(', ')}] ` +
           'is not a decaying AR kernel; expected AR roots in (0, 1), e.g. g < 1 for p = 1',
         'Diverged',
       );

@@ -26,6 +26,13 @@ import { optimizeG } from './optimizeG.js';
 
 const f32 = Math.fround;
 
+/**
+ * Frames per chunk of the loops that hand back several sums: their stores run once per chunk,
+ * starting before the first, so code compiled mid-loop has seen them (otherwise V8 re-enters that
+ * code and deoptimizes at the stores on every call).
+ */
+const OSR_CHUNK = 4096;
+
 /** Relative tolerance of the noise constraint (§5.1, §5.2). */
 const NOISE_TOL = 1e-4;
 /** Σc at or below this ends the λ search (§5.1, §5.2). */
@@ -98,6 +105,13 @@ interface Ar1State {
   nObs: number;
 }
 
+/** {@link Ar1State} plus the solver's private buffers. */
+interface State extends Ar1State {
+  /** Cached end levels of the pools (see {@link Workspace}). */
+  e: Float64Array;
+  ws: Workspace;
+}
+
 /**
  * Scratch buffers shared by successive solves (grow-only, capacity in frames). The solver is
  * synchronous and never re-entered, so one set serves every call; only c and s are fresh.
@@ -109,6 +123,23 @@ interface Workspace {
   h: Float64Array;
   r: Float64Array;
   aux: Float64Array;
+  /** Cached end level of each pool on the stack, fl32(fl32(v/w)·g^ℓ) + s_min (§4 violation test). */
+  e: Float64Array;
+  /** Entries of h at and beyond this index are 0 (so a new table only clears what was written). */
+  hDirty: number;
+  /** Σc from the last {@link residual} call (the λ-search stopping test reads it). */
+  totalC: number;
+  /** Float64 sums handed back by the hot loops. */
+  sums: Float64Array;
+  /** Uncentred τ per frame, written by {@link reconstructMean} without gaps (§5.1 step 1). */
+  tau: Float64Array;
+  /** True while `tau` matches the pools (set by reconstructMean, cleared by a new solve / g). */
+  tauReady: boolean;
+  /** a = ‖τ‖², β = ⟨r, τ⟩ (float32) for `stepCentre`, from the last {@link residualForStep}. */
+  stepA: number;
+  stepBeta: number;
+  stepCentre: number;
+  stepReady: boolean;
 }
 
 let shared: Workspace | null = null;
@@ -130,6 +161,16 @@ function workspace(T: number): Workspace {
     h: new Float64Array(2 * cap + 1),
     r: new Float64Array(cap),
     aux: new Float64Array(cap),
+    e: new Float64Array(cap),
+    hDirty: 0,
+    totalC: 0,
+    sums: new Float64Array(4),
+    tau: new Float64Array(cap),
+    tauReady: false,
+    stepA: 0,
+    stepBeta: 0,
+    stepCentre: 0,
+    stepReady: false,
   };
   return shared;
 }
@@ -142,7 +183,12 @@ const POW_ANCHOR = 64;
  * with an exact power every {@link POW_ANCHOR} steps; once the float32 value underflows to 0 the
  * rest of the table is 0.
  */
-function powTable(g: number, h: Float64Array): void {
+function powTable(g: number, h: Float64Array, ws: Workspace): void {
+  clearTail(h, powPrefix(g, h), ws);
+}
+
+/** h_k = fl32(g^k) up to the first k > 0 where it underflows to 0 (|g| < 1); returns that k. */
+function powPrefix(g: number, h: Float64Array): number {
   const n = h.length;
   let p = 1;
   let k = 0;
@@ -153,25 +199,32 @@ function powTable(g: number, h: Float64Array): void {
     h[k] = hk;
     if (hk === 0 && Math.abs(g) < 1 && k > 0) break;
   }
-  h.fill(0, k);
+  return k;
 }
 
-/** True when pools A (earlier) and B violate: (v_A/w_A)·g^{ℓ_A} + s_min > v_B/w_B (§4). */
-function violates(
-  vA: number,
-  wA: number,
-  hlA: number,
-  sMin: number,
-  vB: number,
-  wB: number,
-): boolean {
-  if (wA === 0 || wB === 0) return true;
-  return f32(f32(f32(vA / wA) * hlA) + sMin) > f32(vB / wB);
+/** h[k …) = 0, clearing only entries a previous table may have written; records the new extent. */
+function clearTail(h: Float64Array, k: number, ws: Workspace): void {
+  if (ws.hDirty > k) h.fill(0, k, Math.min(ws.hDirty, h.length));
+  ws.hDirty = Math.max(k, h.length < ws.hDirty ? ws.hDirty : 0);
 }
 
 /**
- * Forward pass of §4 on shifted data yt (float32 values): one pool per frame, merged backwards
- * while adjacent pools violate the minimum jump sMin.
+ * End level of a pool for the violation test of §4, fl32(fl32(fl32(v/w)·g^ℓ) + s_min); pools with
+ * w = 0 always merge, so their entry is unused.
+ */
+function endLevel(v: number, w: number, hl: number, sMin: number): number {
+  return w === 0 ? 0 : f32(f32(ratio(v, w) * hl) + sMin);
+}
+
+/** fl32(v/w) for float32 v, w ≠ 0 (v/1 = v exactly, so a single frame needs no division). */
+function ratio(v: number, w: number): number {
+  return w === 1 ? v : f32(v / w);
+}
+
+/**
+ * Forward pass of §4 on shifted data fl32(yt − shift) (yt float32 values; shift 0 leaves them
+ * unchanged): one pool per frame, merged backwards while adjacent pools A (earlier) and B violate
+ * (v_A/w_A)·g^{ℓ_A} + s_min > v_B/w_B. A's side of the test is cached per pool in `e`.
  */
 function forwardPass(
   yt: ArrayLike<number>,
@@ -179,25 +232,28 @@ function forwardPass(
   h: Float64Array,
   sMin: number,
   P: Pools,
-): void {
+  pe: Float64Array,
+  shift: number,
+): number {
   const T = yt.length;
   const { v: pv, w: pw, q: pq, t: pt, l: pl } = P;
   let n = 0;
   for (let t = 0; t < T; t++) {
     const obs = m === null || m[t] !== 0;
-    let v = obs ? yt[t] : 0;
+    let v = obs ? f32(yt[t] - shift) : 0;
     let w = obs ? 1 : 0;
     let q = obs ? 1 : 0;
     let l = 1;
     let start = t;
     while (n > 0) {
-      const lA = pl[n - 1];
-      const hA = h[lA];
-      if (!violates(pv[n - 1], pw[n - 1], hA, sMin, v, w)) break;
+      const wA = pw[n - 1];
+      if (!(wA === 0 || w === 0 || pe[n - 1] > ratio(v, w))) break;
       n--;
+      const lA = pl[n];
+      const hA = h[lA];
       v = f32(pv[n] + f32(hA * v));
-      w = f32(pw[n] + f32(h[2 * lA] * w));
-      q = f32(pq[n] + f32(hA * q));
+      w = f32(wA + f32(h[2 * lA] * w));
+      if (m !== null) q = f32(pq[n] + f32(hA * q));
       l += lA;
       start = pt[n];
     }
@@ -206,13 +262,20 @@ function forwardPass(
     pq[n] = q;
     pt[n] = start;
     pl[n] = l;
+    pe[n] = endLevel(v, w, h[l], sMin);
     n++;
   }
-  P.n = n;
+  return n;
 }
 
 /** Warm restart of §4: walk the pools left to right, merging backwards while they violate. */
-function warmRestart(h: Float64Array, sMin: number, P: Pools): void {
+function warmRestart(
+  h: Float64Array,
+  sMin: number,
+  P: Pools,
+  pe: Float64Array,
+  gaps: boolean,
+): number {
   const { v: pv, w: pw, q: pq, t: pt, l: pl } = P;
   let n = 0;
   for (let i = 0; i < P.n; i++) {
@@ -222,13 +285,14 @@ function warmRestart(h: Float64Array, sMin: number, P: Pools): void {
     let l = pl[i];
     let start = pt[i];
     while (n > 0) {
-      const lA = pl[n - 1];
-      const hA = h[lA];
-      if (!violates(pv[n - 1], pw[n - 1], hA, sMin, v, w)) break;
+      const wA = pw[n - 1];
+      if (!(wA === 0 || w === 0 || pe[n - 1] > ratio(v, w))) break;
       n--;
+      const lA = pl[n];
+      const hA = h[lA];
       v = f32(pv[n] + f32(hA * v));
-      w = f32(pw[n] + f32(h[2 * lA] * w));
-      q = f32(pq[n] + f32(hA * q));
+      w = f32(wA + f32(h[2 * lA] * w));
+      if (gaps) q = f32(pq[n] + f32(hA * q));
       l += lA;
       start = pt[n];
     }
@@ -237,9 +301,10 @@ function warmRestart(h: Float64Array, sMin: number, P: Pools): void {
     pq[n] = q;
     pt[n] = start;
     pl[n] = l;
+    pe[n] = endLevel(v, w, h[l], sMin);
     n++;
   }
-  P.n = n;
+  return n;
 }
 
 /**
@@ -272,7 +337,7 @@ function atLeast(x: number, lo: number): number {
 }
 
 /** Last pool's c rebuilt from the h table: c_{t+k} = fl32(max(0, v)/w)·h_k (§5.2 step 3). */
-function refitLastPool(S: Ar1State): void {
+function refitLastPool(S: State): void {
   const P = S.pools;
   const i = P.n - 1;
   const level = P.w[i] === 0 ? 0 : f32(nonneg(P.v[i]) / P.w[i]);
@@ -286,14 +351,14 @@ function refitLastPool(S: Ar1State): void {
  * Sensitivity of a pool's v to a unit shift of the non-last data, (1 − g^ℓ) without gaps and
  * (1 − g)·q with gaps.
  */
-function shiftWeight(S: Ar1State, i: number): number {
+function shiftWeight(S: State, i: number): number {
   const P = S.pools;
   if (S.m === null) return f32(1 - S.h[P.l[i]]);
   return f32(f32(1 - S.g) * P.q[i]);
 }
 
 /** Last-pool correction (§5.2 step 3): v −= Δλ·g^ℓ, then refit its c from h. */
-function lastPoolCorrection(S: Ar1State, dLam: number): void {
+function lastPoolCorrection(S: State, dLam: number): void {
   const P = S.pools;
   const i = P.n - 1;
   const { m } = S;
@@ -308,7 +373,25 @@ function lastPoolCorrection(S: Ar1State, dLam: number): void {
  * (repeated float32 multiplication), minus `centre` (§5.2 step 5.2; 0 for §5.1), 0 at gaps and in
  * all-gap pools. Returns a = ‖τ‖² and β = ⟨r, τ⟩ (§5.1 step 2) without storing τ.
  */
-function tauProducts(S: Ar1State, r: Float64Array, centre: number): { a: number; beta: number } {
+function tauProducts(S: State, r: Float64Array, centre: number): { a: number; beta: number } {
+  const sums = S.ws.sums;
+  if (S.m === null && S.ws.tauReady) tauFlat(S.ws.tau, r, centre, sums);
+  else tauSums(S, r, centre, lastShiftWeight(S), sums);
+  return { a: f32(sums[0]), beta: f32(sums[1]) };
+}
+
+/**
+ * The loop of {@link tauProducts}; a and β (float64) go to sums[0], sums[1]. The hot loops of this
+ * module are split from their callers' calls and allocations, so that code V8 compiles mid-loop
+ * (on-stack replacement) never meets an operation it has not seen and deoptimizes on every call.
+ */
+function tauSums(
+  S: State,
+  r: Float64Array,
+  centre: number,
+  numLast: number,
+  sums: Float64Array,
+): void {
   const P = S.pools;
   const { g, m } = S;
   const last = P.n - 1;
@@ -316,7 +399,7 @@ function tauProducts(S: Ar1State, r: Float64Array, centre: number): { a: number;
   let beta = 0;
   for (let i = 0; i <= last; i++) {
     const w = P.w[i];
-    const num = i === last ? lastShiftWeight(S) : shiftWeight(S, i);
+    const num = i === last ? numLast : shiftWeight(S, i);
     const t0 = P.t[i];
     const t1 = t0 + P.l[i];
     let raw = w === 0 ? 0 : f32(num / w);
@@ -328,43 +411,167 @@ function tauProducts(S: Ar1State, r: Float64Array, centre: number): { a: number;
       beta += r[t] * tau;
     }
   }
-  return { a: f32(a), beta: f32(beta) };
+  sums[0] = a;
+  sums[1] = beta;
 }
 
-/** Σ over observed frames of (y − c − b)², rounded to float32; r receives the residual. */
-function residual(S: Ar1State, b: number, r: Float64Array): number {
-  const { y, c, m, T } = S;
-  let rss = 0;
-  if (m === null) {
-    for (let t = 0; t < T; t++) {
-      const rt = f32(f32(y[t] - c[t]) - b);
-      r[t] = rt;
-      rss += rt * rt;
+/** {@link tauSums} from the stored uncentred τ (no gaps): sums[0] = Σ τ², sums[1] = Σ r·τ. */
+function tauFlat(raw: Float64Array, r: Float64Array, centre: number, sums: Float64Array): void {
+  const T = r.length;
+  let a = 0;
+  let beta = 0;
+  let t = 0;
+  for (;;) {
+    sums[0] = a;
+    sums[1] = beta;
+    if (t >= T) return;
+    const end = Math.min(T, t + OSR_CHUNK);
+    for (; t < end; t++) {
+      const tau = centre === 0 ? raw[t] : f32(raw[t] - centre);
+      a += tau * tau;
+      beta += r[t] * tau;
     }
-    return f32(rss);
   }
-  for (let t = 0; t < T; t++) {
-    if (m !== null && m[t] === 0) {
-      r[t] = 0;
+}
+
+/**
+ * Σ over observed frames of (y − c − b)², rounded to float32; r receives the residual. The same
+ * pass stores Σc (all frames, float64 accumulation, rounded to float32) in the workspace for the
+ * stopping test of §5.1 / §5.2.
+ */
+function residual(S: State, b: number, r: Float64Array): number {
+  const sums = S.ws.sums;
+  residualSums(S.y, S.c, S.m, b, r, sums);
+  S.ws.totalC = f32(sums[1]);
+  return f32(sums[0]);
+}
+
+/** The loop of {@link residual}: Σr² to sums[0], Σc to sums[1] (float64). */
+function residualSums(
+  y: Float64Array,
+  c: Float64Array,
+  m: Uint8Array | null,
+  b: number,
+  r: Float64Array,
+  sums: Float64Array,
+): void {
+  const T = c.length;
+  let rss = 0;
+  let total = 0;
+  let t = 0;
+  for (;;) {
+    // The stores also run before the first chunk, so OSR-compiled code has seen them.
+    sums[0] = rss;
+    sums[1] = total;
+    if (t >= T) return;
+    const end = Math.min(T, t + OSR_CHUNK);
+    if (m === null) {
+      for (; t < end; t++) {
+        const ct = c[t];
+        const rt = f32(f32(y[t] - ct) - b);
+        r[t] = rt;
+        rss += rt * rt;
+        total += ct;
+      }
+    } else {
+      for (; t < end; t++) {
+        total += c[t];
+        if (m[t] === 0) {
+          r[t] = 0;
+          continue;
+        }
+        const rt = f32(f32(y[t] - c[t]) - b);
+        r[t] = rt;
+        rss += rt * rt;
+      }
+    }
+  }
+}
+
+/** Σc of the c seen by the last {@link residual} call. */
+function lastTotalCalcium(S: State): number {
+  return S.ws.totalC;
+}
+
+/**
+ * {@link reconstruct} with s_min = 0 (NaN levels → 0) fused with {@link meanResidual}: the mean
+ * over observed frames of fl32(y − c), as numpy's float32 mean.
+ */
+function reconstructMean(S: State, scratch: Float64Array): number {
+  if (S.m !== null) {
+    reconstruct(S.pools, S.g, 0, S.c, true);
+    return meanResidual(S, scratch);
+  }
+  reconstructResidual(S.pools, S.g, S.h, S.y, S.c, scratch, S.ws.tau);
+  S.ws.tauReady = true;
+  return f32(pairwiseSum32(scratch, 0, S.T) / S.T);
+}
+
+/**
+ * c of §4 (levels max(0, v/w), NaN → 0), scratch = fl32(y − c) and the uncentred τ of
+ * {@link tauSums} (the pool's (1 − g^ℓ)/w, 1/w for the last, times g^k), without gaps: the two
+ * float32 decay chains of each pool run side by side.
+ */
+function reconstructResidual(
+  P: Pools,
+  g: number,
+  h: Float64Array,
+  y: Float64Array,
+  c: Float64Array,
+  scratch: Float64Array,
+  tau: Float64Array,
+): void {
+  const { v: pv, w: pw, t: pt, l: pl } = P;
+  const zeroStays = g > 0 && g < Number.POSITIVE_INFINITY;
+  const last = P.n - 1;
+  for (let i = 0; i <= last; i++) {
+    const w = pw[i];
+    const level = w === 0 ? 0 : f32(pv[i] / w);
+    let ct = nonneg(level);
+    const t0 = pt[i];
+    const t1 = t0 + pl[i];
+    const num = i === last ? 1 : f32(1 - h[pl[i]]);
+    let raw = w === 0 ? 0 : f32(num / w);
+    if (ct === 0 && zeroStays) {
+      // fl32(g·0) = +0 for finite g > 0: the pool is 0 throughout.
+      c[t0] = 0;
+      scratch[t0] = y[t0];
+      tau[t0] = raw;
+      for (let t = t0 + 1; t < t1; t++) {
+        raw = f32(g * raw);
+        c[t] = 0;
+        scratch[t] = y[t];
+        tau[t] = raw;
+      }
       continue;
     }
-    const rt = f32(f32(y[t] - c[t]) - b);
-    r[t] = rt;
-    rss += rt * rt;
+    c[t0] = ct;
+    scratch[t0] = f32(y[t0] - ct);
+    tau[t0] = raw;
+    for (let t = t0 + 1; t < t1; t++) {
+      ct = f32(g * ct);
+      raw = f32(g * raw);
+      c[t] = ct;
+      scratch[t] = f32(y[t] - ct);
+      tau[t] = raw;
+    }
   }
-  return f32(rss);
-}
-
-/** Σc in float32 (float64 accumulation). */
-function totalCalcium(c: Float64Array): number {
-  let s = 0;
-  for (let t = 0; t < c.length; t++) s += c[t];
-  return f32(s);
 }
 
 /** mean over observed frames of fl32(y − c), as numpy's float32 mean (pairwise sum). */
-function meanResidual(S: Ar1State, scratch: Float64Array): number {
-  const { y, c, m, T } = S;
+function meanResidual(S: State, scratch: Float64Array): number {
+  const n = observedResidual(S.y, S.c, S.m, scratch);
+  return f32(pairwiseSum32(scratch, 0, n) / n);
+}
+
+/** scratch[0:n] = fl32(y − c) over the observed frames, in order; returns n. */
+function observedResidual(
+  y: Float64Array,
+  c: Float64Array,
+  m: Uint8Array | null,
+  scratch: Float64Array,
+): number {
+  const T = c.length;
   let n = 0;
   if (m === null) {
     for (let t = 0; t < T; t++) scratch[t] = f32(y[t] - c[t]);
@@ -372,7 +579,7 @@ function meanResidual(S: Ar1State, scratch: Float64Array): number {
   } else {
     for (let t = 0; t < T; t++) if (m[t] !== 0) scratch[n++] = f32(y[t] - c[t]);
   }
-  return f32(pairwiseSum32(scratch, 0, n) / n);
+  return n;
 }
 
 /** Block size of numpy's pairwise summation. */
@@ -419,27 +626,102 @@ function pairwiseSum32(a: Float64Array, start: number, n: number): number {
   return f32(pairwiseSum32(a, start, n2) + pairwiseSum32(a, start + n2, n - n2));
 }
 
-/** numpy's linear-interpolation percentile (position q/100·(n−1) in the sorted data), O(T). */
+/** Size of the sample that brackets the order statistics in {@link percentile}. */
+const PERCENTILE_SAMPLE = 256;
+
+/**
+ * numpy's linear-interpolation percentile (position q/100·(n−1) in the sorted data), O(T): the
+ * order statistics a = x_(lo) and b = x_(lo+1) by value. Long traces first bracket them between two
+ * values of a sorted strided sample and select inside the (small) bracket; when the bracket misses,
+ * the data hold NaN, or a or b is zero (whose sign would depend on the selection order), the
+ * quickselect over all the data decides instead.
+ * @param scratch - receives the observed values (length ≥ T)
+ * @param buffer - bracket scratch (length ≥ T)
+ */
 function percentile(
   y: Float64Array,
   m: Uint8Array | null,
   q: number,
   scratch: Float64Array,
+  buffer: Float64Array,
+  sums: Float64Array,
 ): number {
-  let n = 0;
   const work = scratch;
-  for (let t = 0; t < y.length; t++) if (m === null || m[t] !== 0) work[n++] = y[t];
+  const n = gatherObserved(y, m, work);
   const pos = (q / 100) * (n - 1);
   const lo = Math.floor(pos);
-  const a = select(work, n, lo);
-  let b = a;
-  if (lo + 1 < n) {
-    b = work[lo + 1];
-    for (let i = lo + 2; i < n; i++) if (work[i] < b) b = work[i];
+  let a = Number.NaN;
+  let b = Number.NaN;
+  if (n >= 4 * PERCENTILE_SAMPLE) {
+    const sample = new Float64Array(PERCENTILE_SAMPLE);
+    for (let j = 0; j < PERCENTILE_SAMPLE; j++)
+      sample[j] = work[Math.floor((j * n) / PERCENTILE_SAMPLE)];
+    sample.sort();
+    const S = PERCENTILE_SAMPLE;
+    const p = lo / n;
+    const margin = Math.ceil(3 * Math.sqrt(S * p * (1 - p))) + 2;
+    const low = sample[Math.max(0, Math.floor(S * p) - margin)];
+    const high = sample[Math.min(S - 1, Math.ceil((S * (lo + 2)) / n) + margin)];
+    const count = bracket(work, n, low, high, buffer, sums);
+    const below = sums[0];
+    const k = lo - below;
+    const need = lo + 1 < n ? 2 : 1;
+    if (sums[1] === 0 && k >= 0 && k + need <= count) {
+      a = select(buffer, count, k);
+      b = need === 2 ? minFrom(buffer, k + 1, count) : a;
+    }
+  }
+  if (!(a !== 0 && b !== 0 && !Number.isNaN(a) && !Number.isNaN(b))) {
+    a = select(work, n, lo);
+    b = lo + 1 < n ? minFrom(work, lo + 1, n) : a;
   }
   const frac = pos - lo;
   const diff = b - a;
   return frac >= 0.5 ? b - diff * (1 - frac) : a + diff * frac;
+}
+
+/** work[0:n] = the observed values of y, in order; returns n. */
+function gatherObserved(y: Float64Array, m: Uint8Array | null, work: Float64Array): number {
+  let n = 0;
+  for (let t = 0; t < y.length; t++) if (m === null || m[t] !== 0) work[n++] = y[t];
+  return n;
+}
+
+/**
+ * Copies the x in [low, high] to out and returns their count; sums[0] = #{x < low},
+ * sums[1] = #NaN (stored per chunk, see {@link OSR_CHUNK}).
+ */
+function bracket(
+  x: Float64Array,
+  n: number,
+  low: number,
+  high: number,
+  out: Float64Array,
+  sums: Float64Array,
+): number {
+  let below = 0;
+  let nan = 0;
+  let count = 0;
+  let i = 0;
+  for (;;) {
+    sums[0] = below;
+    sums[1] = nan;
+    if (i >= n) return count;
+    const end = Math.min(n, i + OSR_CHUNK);
+    for (; i < end; i++) {
+      const v = x[i];
+      if (v < low) below++;
+      else if (v <= high) out[count++] = v;
+      else if (Number.isNaN(v)) nan++;
+    }
+  }
+}
+
+/** min of a[from:to] (to > from). */
+function minFrom(a: Float64Array, from: number, to: number): number {
+  let b = a[from];
+  for (let i = from + 1; i < to; i++) if (a[i] < b) b = a[i];
+  return b;
 }
 
 /**
@@ -487,16 +769,16 @@ function noiseStep(a: number, beta: number, gamma: number): number {
 }
 
 /** §5.1: known baseline (b = 0), λ raised until RSS reaches thresh. */
-function solveKnownBaseline(S: Ar1State, thresh: number): number {
+function solveKnownBaseline(S: State, thresh: number): number {
   const { g, y, m, r } = S;
   const P = S.pools;
-  forwardPass(y, m, S.h, 0, P);
+  P.n = forwardPass(y, m, S.h, 0, P, S.e, 0);
   reconstruct(P, g, 0, S.c, true);
   let rss = residual(S, 0, r);
   let lam = 0;
   const target = thresh * (1 - NOISE_TOL);
   for (let it = 0; it < MAX_ITER_KNOWN_BASELINE; it++) {
-    if (!(rss < target && totalCalcium(S.c) > MIN_TOTAL_CALCIUM)) break;
+    if (!(rss < target && lastTotalCalcium(S) > MIN_TOTAL_CALCIUM)) break;
     const { a, beta } = tauProducts(S, r, 0);
     const gamma = f32(rss - thresh);
     const delta = noiseStep(a, beta, gamma);
@@ -504,7 +786,7 @@ function solveKnownBaseline(S: Ar1State, thresh: number): number {
     const last = P.n - 1;
     for (let i = 0; i < last; i++) P.v[i] = f32(P.v[i] - f32(delta * shiftWeight(S, i)));
     P.v[last] = f32(P.v[last] - f32(delta * lastShiftWeight(S)));
-    warmRestart(S.h, 0, P);
+    P.n = warmRestart(S.h, 0, P, S.e, S.m !== null);
     reconstruct(P, g, 0, S.c, true);
     rss = residual(S, 0, r);
   }
@@ -515,7 +797,7 @@ function solveKnownBaseline(S: Ar1State, thresh: number): number {
  * Sensitivity of the last pool's v to λ: 1 without gaps ((1−g^ℓ) + g^ℓ); with gaps
  * (1 − g)·q + m_{T−1}·g^{ℓ−1}·g.
  */
-function lastShiftWeight(S: Ar1State): number {
+function lastShiftWeight(S: State): number {
   if (S.m === null) return 1;
   const P = S.pools;
   const i = P.n - 1;
@@ -523,47 +805,112 @@ function lastShiftWeight(S: Ar1State): number {
   return f32(shiftWeight(S, i) + hl);
 }
 
+/** The mean of τ subtracted in §5.2 step 5.2: Σ (shift weight)²/w over pools, / (n_obs·(1 − g)). */
+function tauCentre(S: State): number {
+  const P = S.pools;
+  const omg = f32(1 - S.g);
+  let centre = 0;
+  for (let i = 0; i < P.n; i++) {
+    const sw = S.m === null ? 1 - S.h[P.l[i]] : omg * P.q[i];
+    if (P.w[i] !== 0) centre += (sw * sw) / P.w[i];
+  }
+  return f32(centre / (S.nObs * omg));
+}
+
+/**
+ * {@link residual}, and without gaps (τ stored by reconstructMean) also the next step's a and β
+ * of {@link tauProducts} for the current pools' centre, in the same pass.
+ */
+function residualForStep(S: State, b: number, r: Float64Array): number {
+  const ws = S.ws;
+  if (S.m !== null || !ws.tauReady) {
+    ws.stepReady = false;
+    return residual(S, b, r);
+  }
+  const centre = tauCentre(S);
+  const sums = ws.sums;
+  residualTauSums(S.y, S.c, b, r, ws.tau, centre, sums);
+  ws.totalC = f32(sums[1]);
+  ws.stepA = f32(sums[2]);
+  ws.stepBeta = f32(sums[3]);
+  ws.stepCentre = centre;
+  ws.stepReady = true;
+  return f32(sums[0]);
+}
+
+/** {@link residualSums} (no gaps) fused with {@link tauFlat}: Σr², Σc, Στ², Σrτ to sums[0…3]. */
+function residualTauSums(
+  y: Float64Array,
+  c: Float64Array,
+  b: number,
+  r: Float64Array,
+  raw: Float64Array,
+  centre: number,
+  sums: Float64Array,
+): void {
+  const T = c.length;
+  let rss = 0;
+  let total = 0;
+  let a = 0;
+  let beta = 0;
+  let t = 0;
+  for (;;) {
+    sums[0] = rss;
+    sums[1] = total;
+    sums[2] = a;
+    sums[3] = beta;
+    if (t >= T) return;
+    const end = Math.min(T, t + OSR_CHUNK);
+    for (; t < end; t++) {
+      const ct = c[t];
+      const rt = f32(f32(y[t] - ct) - b);
+      r[t] = rt;
+      rss += rt * rt;
+      total += ct;
+      const tau = centre === 0 ? raw[t] : f32(raw[t] - centre);
+      a += tau * tau;
+      beta += rt * tau;
+    }
+  }
+}
+
 /** §5.2: unknown baseline, at most five steps of the offset u = b + λ(1−g) plus rebases. */
 function solveUnknownBaseline(
-  S: Ar1State,
+  S: State,
   thresh: number,
   opts: Ar1Options,
 ): { b: number; lam: number } {
-  const { T, y, m } = S;
+  const { y, m } = S;
   const P = S.pools;
   const rebase = (mean: number): number => (opts.bNonneg ? atLeast(mean, 0) : mean);
   const { r, aux: yb } = S;
-  let b0 = f32(percentile(y, m, INITIAL_BASELINE_PERCENTILE, yb));
+  let b0 = f32(percentile(y, m, INITIAL_BASELINE_PERCENTILE, yb, r, S.ws.sums));
   if (opts.bNonneg && b0 < 0) b0 = 0;
-  for (let t = 0; t < T; t++) yb[t] = f32(y[t] - b0);
-  forwardPass(yb, m, S.h, 0, P);
-  reconstruct(P, S.g, 0, S.c, true);
-  let b = rebase(meanResidual(S, yb));
+  P.n = forwardPass(y, m, S.h, 0, P, S.e, b0);
+  let b = rebase(reconstructMean(S, yb));
   let lam = f32(f32(b0 - b) / f32(1 - S.g));
   lastPoolCorrection(S, lam);
-  let rss = residual(S, b, r);
+  let rss = residualForStep(S, b, r);
   let gConverged = false;
   for (let count = 0; count < MAX_ITER_BASELINE; ) {
-    if (!(Math.abs(rss - thresh) > NOISE_TOL * thresh && totalCalcium(S.c) > MIN_TOTAL_CALCIUM))
+    if (!(Math.abs(rss - thresh) > NOISE_TOL * thresh && lastTotalCalcium(S) > MIN_TOTAL_CALCIUM))
       break;
     count++;
     const g = S.g;
     const omg = f32(1 - g);
-    let centre = 0;
-    for (let i = 0; i < P.n; i++) {
-      const sw = S.m === null ? 1 - S.h[P.l[i]] : omg * P.q[i];
-      if (P.w[i] !== 0) centre += (sw * sw) / P.w[i];
-    }
-    centre = f32(centre / (S.nObs * omg));
-    const { a, beta } = tauProducts(S, r, centre);
+    const centre = tauCentre(S);
+    const ws = S.ws;
+    const { a, beta } =
+      ws.stepReady && Object.is(centre, ws.stepCentre)
+        ? { a: ws.stepA, beta: ws.stepBeta }
+        : tauProducts(S, r, centre);
     const gamma = f32(rss - thresh);
     let phi = noiseStep(a, beta, gamma);
     if (opts.bNonneg) phi = atLeast(phi, f32(-b / omg));
     b = f32(b + f32(phi * omg));
     for (let i = 0; i < P.n; i++) P.v[i] = f32(P.v[i] - f32(phi * shiftWeight(S, i)));
-    warmRestart(S.h, 0, P);
-    reconstruct(P, g, 0, S.c, true);
-    const delta = f32(rebase(meanResidual(S, yb)) - b);
+    P.n = warmRestart(S.h, 0, P, S.e, S.m !== null);
+    const delta = f32(rebase(reconstructMean(S, yb)) - b);
     b = f32(b + delta);
     const dLam = f32(-delta / omg);
     lam = f32(lam + dLam);
@@ -579,7 +926,7 @@ function solveUnknownBaseline(
       lam = f32(lam + dl2);
       lastPoolCorrection(S, dl2);
     }
-    rss = residual(S, b, r);
+    rss = residualForStep(S, b, r);
   }
   return { b, lam };
 }
@@ -589,7 +936,8 @@ function solveUnknownBaseline(
  * (v = ⟨h, y_seg⟩ − (b/(1−g) + λ)(1 − g^ℓ), w = ⟨h, h⟩), subtract λ·g^ℓ more from the last pool,
  * warm restart and reconstruct.
  */
-function adoptG(S: Ar1State, g: number, b: number, lam: number): void {
+function adoptG(S: State, g: number, b: number, lam: number): void {
+  S.ws.tauReady = false;
   S.g = f32(g);
   const h = S.h;
   const lnG = Math.log(S.g);
@@ -598,7 +946,7 @@ function adoptG(S: Ar1State, g: number, b: number, lam: number): void {
     h[k] = f32(Math.exp(lnG * k));
     if (h[k] === 0) break;
   }
-  h.fill(0, k);
+  clearTail(h, k, S.ws);
   const P = S.pools;
   const { y, m } = S;
   const shift = f32(f32(b / f32(1 - S.g)) + lam);
@@ -620,7 +968,7 @@ function adoptG(S: Ar1State, g: number, b: number, lam: number): void {
     P.w[i] = f32(w);
   }
   lastPoolCorrection(S, lam);
-  warmRestart(h, 0, P);
+  P.n = warmRestart(h, 0, P, S.e, S.m !== null);
   reconstruct(P, S.g, 0, S.c);
 }
 
@@ -628,7 +976,7 @@ function adoptG(S: Ar1State, g: number, b: number, lam: number): void {
  * §5.4, s_min = 0: greedy spike addition. Candidates are the L1 jumps at pool starts, added in
  * decreasing size; each splits its pool and refits both halves until RSS < thresh.
  */
-function greedyL0(S: Ar1State, yb: Float64Array, thresh: number): void {
+function greedyL0(S: State, yb: Float64Array, thresh: number): void {
   const P = S.pools;
   const { c, h, m, T } = S;
   const nCand = P.n - 1;
@@ -723,17 +1071,24 @@ function normaliseWeights(
   return { m: weights, nObs };
 }
 
-function makeState(y: ArrayLike<number>, g: number, weights?: Uint8Array | null): Ar1State {
+/** out = fl32(y), 0 at gaps. */
+function copyFloat32(y: ArrayLike<number>, m: Uint8Array | null, out: Float64Array): void {
+  for (let t = 0; t < out.length; t++) out[t] = m !== null && m[t] === 0 ? 0 : f32(y[t]);
+}
+
+function makeState(y: ArrayLike<number>, g: number, weights?: Uint8Array | null): State {
   const T = y.length;
   if (T === 0) throw new InvalidParameterError('y', 'an empty trace', 'at least one frame');
   const { m, nObs } = normaliseWeights(weights, T);
   const ws = workspace(T);
   const yf = ws.y.subarray(0, T);
-  for (let t = 0; t < T; t++) yf[t] = m !== null && m[t] === 0 ? 0 : f32(y[t]);
+  copyFloat32(y, m, yf);
   const g32 = f32(g);
   const h = ws.h.subarray(0, 2 * T + 1);
-  powTable(g32, h);
+  powTable(g32, h, ws);
   ws.pools.n = 0;
+  ws.tauReady = false;
+  ws.stepReady = false;
   return {
     y: yf,
     T,
@@ -745,6 +1100,8 @@ function makeState(y: ArrayLike<number>, g: number, weights?: Uint8Array | null)
     aux: ws.aux.subarray(0, T),
     m,
     nObs,
+    e: ws.e,
+    ws,
   };
 }
 
@@ -793,7 +1150,7 @@ function constrainedOasisAr1(
         opts.sMin > 0
           ? f32(opts.sMin)
           : f32(f32(f32(-opts.sMin) * sn32) * f32(Math.sqrt(f32(1 - S.g))));
-      forwardPass(yb, S.m, S.h, theta, S.pools);
+      S.pools.n = forwardPass(yb, S.m, S.h, theta, S.pools, S.e, 0);
       reconstruct(S.pools, S.g, theta, S.c);
     }
   }
@@ -826,7 +1183,7 @@ function oasisAr1(
   const yt = S.aux;
   for (let t = 0; t < T - 1; t++) yt[t] = f32(S.y[t] - shift);
   yt[T - 1] = f32(S.y[T - 1] - lam32);
-  forwardPass(yt, S.m, S.h, f32(sMin), S.pools);
+  S.pools.n = forwardPass(yt, S.m, S.h, f32(sMin), S.pools, S.e, 0);
   reconstruct(S.pools, S.g, f32(sMin), S.c);
   return { c: S.c, s: spikes(S.c, S.g) };
 }
