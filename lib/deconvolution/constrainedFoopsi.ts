@@ -206,6 +206,8 @@ function solveCvx(
  * casts the Python scalar to float32 for a float32 array). Gap frames become 0.
  */
 function float32Data(trace: Trace, bl: number | null, weights: Uint8Array | null): Float32Array {
+  // Already fl32(y − 0): the solvers only read y (AR(1) copies it into its workspace).
+  if (bl === null && weights === null && trace instanceof Float32Array) return trace;
   const T = trace.length;
   const out = new Float32Array(T);
   const isF32 = trace instanceof Float32Array;
