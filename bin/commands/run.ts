@@ -7,7 +7,7 @@
  * spikes were recovered.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,13 @@ import { DeconvolutionError, InvalidInputError, InvalidParameterError } from '..
 import { openEventSet } from '../../lib/isxd/index.js';
 import type { ChunkResult } from '../../lib/job/deconvolveChunk.js';
 import { allOutputNames, eventSetOutputName } from '../../lib/job/outputs.js';
-import { parseJobOptions, parseToolParams, TOOL_PARAM_NAMES } from '../../lib/job/params.js';
+import {
+  type JobOptions,
+  parseJobOptions,
+  parseToolParams,
+  TOOL_PARAM_NAMES,
+  type ToolParams,
+} from '../../lib/job/params.js';
 import type { JobPlan, WorkItem } from '../../lib/job/plan.js';
 import { type JobReport, type JobRuntime, runJob } from '../../lib/job/runJob.js';
 import {
@@ -309,7 +315,30 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   }
   const out = resolve(opts.out);
   const demo = files.length === 0;
+  // A folder this run creates is removed again if the run fails before writing anything into it.
+  const createdOut = await stat(out).then(
+    () => false,
+    () => true,
+  );
   await mkdir(out, { recursive: true });
+  try {
+    return await runInto(out, files, demo, params, options, workers, opts, started);
+  } catch (err) {
+    if (createdOut) await rmdir(out).catch(() => {});
+    throw err;
+  }
+}
+
+async function runInto(
+  out: string,
+  files: string[],
+  demo: boolean,
+  params: ToolParams,
+  options: JobOptions,
+  workers: number | null,
+  opts: RunOptions,
+  started: number,
+): Promise<number> {
   let truth: SyntheticTruth | null = null;
   if (demo) {
     files = [join(out, SYNTHETIC_INPUT)];

@@ -15,6 +15,7 @@ import {
   jsonString,
 } from './json.js';
 import {
+  article,
   type CroppedRange,
   FILE_TYPE_NAMES,
   type IsxdTime,
@@ -68,7 +69,7 @@ class FooterFields {
    * `WrongFileType`, naming the kind found.
    */
   fileRoot(root: JsonValue, expected: number): JsonObject {
-    const want = `a ${FILE_TYPE_NAMES[expected]} (footer "type": ${expected})`;
+    const want = `${article(FILE_TYPE_NAMES[expected])} (footer "type": ${expected})`;
     if (root.type !== 'object') {
       throw new IsxdFormatError(this.file, IsxdErrorCode.WrongFileType, 'footer is not an object', {
         expected: want,
@@ -84,7 +85,7 @@ class FooterFields {
         'wrong kind of .isxd file',
         {
           expected: want,
-          actual: `${found === undefined ? '' : `a ${found}, `}"type": ${describe(type)}`,
+          actual: `${found === undefined ? '' : `${article(found)}, `}"type": ${describe(type)}`,
         },
       );
     }

@@ -7,7 +7,7 @@ import { IsxdErrorCode, IsxdFormatError } from '../errors.js';
 import { CELL_SET_TYPE, type CellSetReader, cellSetFromFooter } from './cellSet.js';
 import { readFooter } from './container.js';
 import { EVENT_SET_TYPE, type EventSetReader, eventSetFromFooter } from './eventSet.js';
-import { FILE_TYPE_NAMES } from './types.js';
+import { article, FILE_TYPE_NAMES } from './types.js';
 
 /** A reader of either supported kind; switch on `kind`. */
 type IsxdReader = CellSetReader | EventSetReader;
@@ -33,7 +33,7 @@ async function openIsxd(source: ByteSource): Promise<IsxdReader> {
       actual:
         type === undefined
           ? 'no "type" key'
-          : `${name === undefined ? '' : `a ${name}, `}"type" ${type.type === 'integer' ? type.value : type.type}`,
+          : `${name === undefined ? '' : `${article(name)}, `}"type" ${type.type === 'integer' ? type.value : type.type}`,
     },
   );
 }

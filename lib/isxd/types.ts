@@ -77,6 +77,11 @@ const FILE_TYPE_NAMES: Readonly<Record<number, string>> = {
   9: 'nVision movie',
 };
 
+/** The name of a file kind with its indefinite article ("an event set", "a cell set"). */
+function article(name: string): string {
+  return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
+}
+
 /** A footer's free-form JSON kept verbatim (`extraProperties`, `producer`, …). */
 type RawJson = JsonValue;
 
@@ -182,6 +187,7 @@ export type {
   TimingInfo,
 };
 export {
+  article,
   CELL_STATUSES,
   cellStatusCode,
   DEFAULT_CELL_COLOR,
