@@ -11,6 +11,7 @@
  */
 import type { ByteSink } from '../bytes.js';
 import { type CellStatus, createCellSetWriter, jsonObject, jsonString } from '../isxd/index.js';
+import { mulberry32 } from '../random.js';
 
 /** Shape of the synthetic recording. */
 interface SyntheticSpec {
@@ -63,18 +64,6 @@ const DEFAULT_SYNTHETIC_SPEC: SyntheticSpec = {
   rate: 0.4,
   seed: 20240501,
 };
-
-/** mulberry32: a small seeded uniform generator on [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Writes the synthetic cell set to `sink` and returns the ground truth.

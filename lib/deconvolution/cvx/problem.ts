@@ -15,6 +15,7 @@
  * Constant b or c1 (given by the caller) are folded into y. Gk is never formed: the
  * products Gk·x and Gkᵀ·z cost O(T·p).
  */
+import { arRoots } from '../linalg.js';
 
 /** One SOCP instance of the 'cvxpy' method, in conic form (see module TSDoc). */
 interface ConeProblem {
@@ -202,62 +203,22 @@ function dominantRoot(g: Float64Array): [number, number] {
     if (disc >= 0) return [(g[0] + Math.sqrt(disc)) / 2, 0];
     return [g[0] / 2, Math.sqrt(-disc) / 2];
   }
-  return durandKerner(g);
+  return dominantOfRoots(g);
 }
 
-/** Roots of z^p − Σ g_i z^{p−i} by Weierstrass (Durand–Kerner) iteration; the dominant one. */
-function durandKerner(g: Float64Array): [number, number] {
-  const p = g.length;
-  const re = new Float64Array(p);
-  const im = new Float64Array(p);
+/** The dominant root (numpy's ordering) among the roots of the AR polynomial (p ≥ 3). */
+function dominantOfRoots(g: Float64Array): [number, number] {
+  const { re, im } = arRoots(g);
   let scale = 1;
-  for (let i = 0; i < p; i++) scale = Math.max(scale, Math.abs(g[i]) ** (1 / (i + 1)) * 2);
-  for (let k = 0; k < p; k++) {
-    re[k] = scale * Math.cos((2 * Math.PI * k) / p + 0.4);
-    im[k] = scale * Math.sin((2 * Math.PI * k) / p + 0.4);
-  }
-  for (let iter = 0; iter < 500; iter++) {
-    let moved = 0;
-    for (let k = 0; k < p; k++) {
-      // f(z) = z^p − g₁z^{p−1} − … − g_p (Horner)
-      let fr = 1;
-      let fi = 0;
-      for (let i = 0; i < p; i++) {
-        const nr = fr * re[k] - fi * im[k] - g[i];
-        fi = fr * im[k] + fi * re[k];
-        fr = nr;
-      }
-      let dr = 1;
-      let di = 0;
-      for (let j = 0; j < p; j++) {
-        if (j === k) continue;
-        const ar = re[k] - re[j];
-        const ai = im[k] - im[j];
-        const nr = dr * ar - di * ai;
-        di = dr * ai + di * ar;
-        dr = nr;
-      }
-      const den = dr * dr + di * di;
-      const qr = (fr * dr + fi * di) / den;
-      const qi = (fi * dr - fr * di) / den;
-      re[k] -= qr;
-      im[k] -= qi;
-      moved = Math.max(moved, Math.hypot(qr, qi));
-    }
-    if (moved < 1e-15 * scale) break;
-  }
+  for (let i = 0; i < g.length; i++) scale = Math.max(scale, Math.abs(g[i]) ** (1 / (i + 1)) * 2);
+  const tol = 1e-12 * scale;
+  const imag = (k: number) => (Math.abs(im[k]) < tol ? 0 : im[k]);
   let best = 0;
-  for (let k = 1; k < p; k++) {
-    const imk = Math.abs(im[k]) < 1e-12 * scale ? 0 : im[k];
-    const imb = Math.abs(im[best]) < 1e-12 * scale ? 0 : im[best];
-    if (
-      re[k] > re[best] + 1e-12 * scale ||
-      (Math.abs(re[k] - re[best]) <= 1e-12 * scale && imk > imb)
-    )
+  for (let k = 1; k < re.length; k++) {
+    if (re[k] > re[best] + tol || (Math.abs(re[k] - re[best]) <= tol && imag(k) > imag(best)))
       best = k;
   }
-  const ib = Math.abs(im[best]) < 1e-12 * scale ? 0 : im[best];
-  return [re[best], ib];
+  return [re[best], imag(best)];
 }
 
 export type { ConeProblem, ProblemInput, ProblemKind };
