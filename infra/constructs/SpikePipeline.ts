@@ -4,10 +4,13 @@
  * Record failure → Fail. JSONPath only. State payloads carry keys and counts, never trace data;
  * Map results go to S3 (ResultWriterV2) and are discarded from the state.
  *
- * Sizing (deconvolution-performance-anchor.md, CaImAn on one core): p = 2 costs about 7.5 µs per
- * frame, p = 1 under 1 µs. Plan cuts chunks at 64 MiB of trace+footprint input (≤ 16 M samples,
- * ≈ 2 min at p = 2), so the 15-minute chunk timeout keeps a 7× margin; 1769 MB gives one full
- * vCPU, and a chunk streams one cell at a time, so memory stays far below it.
+ * Sizing, from this engine's measurements on one core of the 2-core development VM (`npm run
+ * bench:foopsi`, `bench:cvx`, `bench:e2e`): p = 1 costs about 0.14 µs per frame, p = 2 about
+ * 0.37 µs, the 'cvxpy' interior point about 10 µs (SCS as the fallback is slower). Plan cuts
+ * chunks at 64 MiB of trace+footprint input (≤ 16 M samples: ≈ 2 s at p = 1, ≈ 6 s at p = 2,
+ * ≈ 3 min with 'cvxpy'), so the 15-minute chunk timeout keeps a 5× margin in the worst case.
+ * 1769 MB buys one full vCPU; the local job peaks at 160–170 MB RSS on 200–1 000 cells ×
+ * 36 000 frames because cells are streamed in batches, so memory stays far below it.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
