@@ -222,6 +222,46 @@ function ratio(v: number, w: number): number {
 }
 
 /**
+ * Appends pool B = (v, w, q, start, l) after the first n pools, first merging it backwards into
+ * its predecessor A while they violate (v_A/w_A)·g^{ℓ_A} + s_min > v_B/w_B (§4): v ← v_A + g^{ℓ_A}·v,
+ * w ← w_A + g^{2ℓ_A}·w. Returns the new pool count. Shared by the forward pass and the warm restart.
+ */
+function pushPool(
+  h: Float64Array,
+  sMin: number,
+  P: Pools,
+  pe: Float64Array,
+  gaps: boolean,
+  n: number,
+  v: number,
+  w: number,
+  q: number,
+  start: number,
+  l: number,
+): number {
+  const { v: pv, w: pw, q: pq, t: pt, l: pl } = P;
+  while (n > 0) {
+    const wA = pw[n - 1];
+    if (!(wA === 0 || w === 0 || pe[n - 1] > ratio(v, w))) break;
+    n--;
+    const lA = pl[n];
+    const hA = h[lA];
+    v = f32(pv[n] + f32(hA * v));
+    w = f32(wA + f32(h[2 * lA] * w));
+    if (gaps) q = f32(pq[n] + f32(hA * q));
+    l += lA;
+    start = pt[n];
+  }
+  pv[n] = v;
+  pw[n] = w;
+  pq[n] = q;
+  pt[n] = start;
+  pl[n] = l;
+  pe[n] = endLevel(v, w, h[l], sMin);
+  return n + 1;
+}
+
+/**
  * Forward pass of §4 on shifted data fl32(yt − shift) (yt float32 values; shift 0 leaves them
  * unchanged): one pool per frame, merged backwards while adjacent pools A (earlier) and B violate
  * (v_A/w_A)·g^{ℓ_A} + s_min > v_B/w_B. A's side of the test is cached per pool in `e`.
@@ -236,34 +276,22 @@ function forwardPass(
   shift: number,
 ): number {
   const T = yt.length;
-  const { v: pv, w: pw, q: pq, t: pt, l: pl } = P;
   let n = 0;
   for (let t = 0; t < T; t++) {
     const obs = m === null || m[t] !== 0;
-    let v = obs ? f32(yt[t] - shift) : 0;
-    let w = obs ? 1 : 0;
-    let q = obs ? 1 : 0;
-    let l = 1;
-    let start = t;
-    while (n > 0) {
-      const wA = pw[n - 1];
-      if (!(wA === 0 || w === 0 || pe[n - 1] > ratio(v, w))) break;
-      n--;
-      const lA = pl[n];
-      const hA = h[lA];
-      v = f32(pv[n] + f32(hA * v));
-      w = f32(wA + f32(h[2 * lA] * w));
-      if (m !== null) q = f32(pq[n] + f32(hA * q));
-      l += lA;
-      start = pt[n];
-    }
-    pv[n] = v;
-    pw[n] = w;
-    pq[n] = q;
-    pt[n] = start;
-    pl[n] = l;
-    pe[n] = endLevel(v, w, h[l], sMin);
-    n++;
+    n = pushPool(
+      h,
+      sMin,
+      P,
+      pe,
+      m !== null,
+      n,
+      obs ? f32(yt[t] - shift) : 0,
+      obs ? 1 : 0,
+      obs ? 1 : 0,
+      t,
+      1,
+    );
   }
   return n;
 }
@@ -279,30 +307,7 @@ function warmRestart(
   const { v: pv, w: pw, q: pq, t: pt, l: pl } = P;
   let n = 0;
   for (let i = 0; i < P.n; i++) {
-    let v = pv[i];
-    let w = pw[i];
-    let q = pq[i];
-    let l = pl[i];
-    let start = pt[i];
-    while (n > 0) {
-      const wA = pw[n - 1];
-      if (!(wA === 0 || w === 0 || pe[n - 1] > ratio(v, w))) break;
-      n--;
-      const lA = pl[n];
-      const hA = h[lA];
-      v = f32(pv[n] + f32(hA * v));
-      w = f32(wA + f32(h[2 * lA] * w));
-      if (gaps) q = f32(pq[n] + f32(hA * q));
-      l += lA;
-      start = pt[n];
-    }
-    pv[n] = v;
-    pw[n] = w;
-    pq[n] = q;
-    pt[n] = start;
-    pl[n] = l;
-    pe[n] = endLevel(v, w, h[l], sMin);
-    n++;
+    n = pushPool(h, sMin, P, pe, gaps, n, pv[i], pw[i], pq[i], pt[i], pl[i]);
   }
   return n;
 }
