@@ -17,6 +17,7 @@ import { decodeCase } from '../../lib/deconvolution/cases.js';
 import { constrainedFoopsi } from '../../lib/deconvolution/constrainedFoopsi.js';
 import type { FoopsiResult } from '../../lib/deconvolution/types.js';
 import { DeconvolutionError, InvalidParameterError } from '../../lib/errors.js';
+import { type GoldenNumber, goldenNumber } from '../helpers/golden.js';
 import { correlation, maxAbs } from '../helpers/numeric.js';
 import { describeShared, readGolden } from '../helpers/shared.js';
 
@@ -28,7 +29,6 @@ const FILES = [
   'ideas_samples.json',
 ];
 
-type GoldenNumber = number | string | null;
 interface GoldenCase {
   id: string;
   group: string;
@@ -48,18 +48,10 @@ interface GoldenCase {
   };
 }
 
-function num(v: GoldenNumber | undefined): number {
-  if (v === null || v === undefined) return Number.NaN;
-  if (typeof v === 'number') return v;
-  if (v === 'Infinity') return Number.POSITIVE_INFINITY;
-  if (v === '-Infinity') return Number.NEGATIVE_INFINITY;
-  return Number.NaN;
-}
-
 /** Returns a description of the first mismatch, or null when the arrays agree. */
 function compareArray(name: string, got: ArrayLike<number>, exp: GoldenNumber[]): string | null {
   if (got.length !== exp.length) return `${name}: length ${got.length} vs ${exp.length}`;
-  const e = exp.map(num);
+  const e = exp.map(goldenNumber);
   const tol = 1e-4 * maxAbs(e) + 1e-6;
   for (let i = 0; i < e.length; i++) {
     const a = got[i];
@@ -89,7 +81,7 @@ function compareScalar(
 
 /** CaImAn returned NaN in c or sp (float32 overflow of a non-decaying kernel). */
 const returnsGarbage = (c: GoldenCase) =>
-  [...(c.expected.c ?? []), ...(c.expected.sp ?? [])].some((v) => Number.isNaN(num(v)));
+  [...(c.expected.c ?? []), ...(c.expected.sp ?? [])].some((v) => Number.isNaN(goldenNumber(v)));
 
 const isClearError = (err: unknown) =>
   err instanceof DeconvolutionError || err instanceof InvalidParameterError;
@@ -112,7 +104,7 @@ function check(c: GoldenCase): string | null {
   }
   if (!c.expected.ok) return `expected CaImAn's ${c.expected.error?.type}, got a result`;
   const exp = c.expected;
-  const expC = (exp.c ?? []).map(num);
+  const expC = (exp.c ?? []).map(goldenNumber);
   const scale = Math.max(1, maxAbs(Float64Array.from(decoded.trace)));
   if (isOptimizeG(c)) {
     // AR(1): g ∈ [0.001, 0.999]; AR(2): real roots 0 < r ≤ d < 1 (§5.3, §6.2 step 3).
@@ -126,19 +118,21 @@ function check(c: GoldenCase): string | null {
     const corr = correlation(r.c, expC);
     return corr > 0.9 ? null : `optimize_g: corr(c) ${corr.toFixed(3)} ≤ 0.9`;
   }
-  const expG = Array.isArray(exp.g) ? exp.g.map(num) : [num(exp.g as GoldenNumber)];
+  const expG = Array.isArray(exp.g)
+    ? exp.g.map(goldenNumber)
+    : [goldenNumber(exp.g as GoldenNumber)];
   const issues = [
     compareArray('c', r.c, exp.c ?? []),
     compareArray('sp', r.sp, exp.sp ?? []),
-    compareScalar('bl', r.bl, num(exp.bl), 1e-5, 1e-6 * scale),
-    compareScalar('c1', r.c1, num(exp.c1), 0, 1e-4 * maxAbs(expC) + 1e-6),
-    compareScalar('sn', r.sn, num(exp.sn), 1e-5, 1e-7),
+    compareScalar('bl', r.bl, goldenNumber(exp.bl), 1e-5, 1e-6 * scale),
+    compareScalar('c1', r.c1, goldenNumber(exp.c1), 0, 1e-4 * maxAbs(expC) + 1e-6),
+    compareScalar('sn', r.sn, goldenNumber(exp.sn), 1e-5, 1e-7),
     ...expG.map((g, i) => compareScalar(`g[${i}]`, r.g[i] ?? Number.NaN, g, 1e-5, 1e-6)),
     exp.lam === null || exp.lam === undefined
       ? r.lam === null
         ? null
         : `lam: ${r.lam} vs null`
-      : compareScalar('lam', r.lam ?? Number.NaN, num(exp.lam), 1e-3, 1e-6 * scale),
+      : compareScalar('lam', r.lam ?? Number.NaN, goldenNumber(exp.lam), 1e-3, 1e-6 * scale),
   ].filter((x) => x !== null);
   return issues.length === 0 ? null : issues.join('; ');
 }

@@ -7,12 +7,16 @@ import {
 } from '../../../lib/deconvolution/arEstimation.js';
 import { legacyRandomState } from '../../../lib/deconvolution/legacyRandom.js';
 import { arRoots, lstsqMinNorm, polyFromRoots } from '../../../lib/deconvolution/linalg.js';
-import type { Trace } from '../../../lib/deconvolution/types.js';
 import { DeconvolutionError, InvalidParameterError } from '../../../lib/errors.js';
 import { genData } from '../../helpers/genData.js';
+import {
+  GOLDEN_FILES,
+  type GoldenNumber,
+  goldenNumber,
+  goldenTrace,
+} from '../../helpers/golden.js';
 import { describeShared, readGolden } from '../../helpers/shared.js';
 
-type GoldenNumber = number | 'NaN' | 'Infinity' | '-Infinity';
 interface GoldenCase {
   id: string;
   dtype: 'float32' | 'float64';
@@ -27,26 +31,6 @@ interface GoldenCase {
     fudge_factor: number;
   };
   expected: { estimate?: { g?: GoldenNumber[]; sn?: GoldenNumber; error?: unknown } };
-}
-
-const GOLDEN_FILES = [
-  'oasis_p1.json',
-  'oasis_p2.json',
-  'estimation.json',
-  'edge_cases.json',
-  'ideas_samples.json',
-  'cvx_reference.json',
-];
-
-function decode(v: GoldenNumber): number {
-  if (typeof v === 'number') return v;
-  if (v === 'NaN') return Number.NaN;
-  return v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-}
-
-function goldenTrace(c: GoldenCase): Trace {
-  const values = c.trace.map(decode);
-  return c.dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
 }
 
 function goldenEstimationCases(): GoldenCase[] {
@@ -302,8 +286,8 @@ describeShared('parameter estimation against the CaImAn goldens', () => {
         failures.push(`${c.id}: threw ${String(error)}`);
         continue;
       }
-      const sn = decode(estimate.sn!);
-      const g = estimate.g!.map(decode);
+      const sn = goldenNumber(estimate.sn!);
+      const g = estimate.g!.map(goldenNumber);
       // Tolerances of the brief: sn relative 1e-5 (1e-7 absolute), g relative 1e-5 (1e-6 absolute).
       if (!near(result.sn, sn, 1e-5, 1e-7)) failures.push(`${c.id}: sn ${result.sn} vs ${sn}`);
       const gOk =
@@ -324,12 +308,12 @@ describeShared('parameter estimation against the CaImAn goldens', () => {
     const failures: string[] = [];
     for (const c of cases) {
       const P = c.params;
-      const expected = c.expected.estimate!.g!.map(decode);
+      const expected = c.expected.estimate!.g!.map(goldenNumber);
       // Act
       const g = estimateTimeConstant(
         goldenTrace(c),
         P.p ?? 1,
-        decode(c.expected.estimate!.sn!),
+        goldenNumber(c.expected.estimate!.sn!),
         P.lags,
         P.fudge_factor,
       );

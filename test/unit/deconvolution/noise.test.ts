@@ -3,30 +3,15 @@ import { legacyRandomState } from '../../../lib/deconvolution/legacyRandom.js';
 import { getSn, noiseBandBins, validSamples } from '../../../lib/deconvolution/noise.js';
 import { welchPsd } from '../../../lib/deconvolution/welch.js';
 import { InvalidParameterError } from '../../../lib/errors.js';
+import { GOLDEN_FILES, type GoldenNumber, goldenNumber } from '../../helpers/golden.js';
 import { describeShared, readGolden } from '../../helpers/shared.js';
 
-type GoldenNumber = number | 'NaN' | 'Infinity' | '-Infinity';
 interface GoldenCase {
   id: string;
   dtype: 'float32' | 'float64';
   trace: GoldenNumber[];
   params: { noise_range: [number, number]; noise_method: string; sn: number | null };
   expected: { estimate?: { sn?: GoldenNumber; error?: unknown } };
-}
-
-const GOLDEN_FILES = [
-  'oasis_p1.json',
-  'oasis_p2.json',
-  'estimation.json',
-  'edge_cases.json',
-  'ideas_samples.json',
-  'cvx_reference.json',
-];
-
-function decode(v: GoldenNumber): number {
-  if (typeof v === 'number') return v;
-  if (v === 'NaN') return Number.NaN;
-  return v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
 }
 
 function whiteNoise(n: number, sigma: number, seed: number): Float64Array {
@@ -168,13 +153,13 @@ describeShared('getSn against the CaImAn goldens', () => {
       for (const c of readGolden<{ cases: GoldenCase[] }>(file).cases) {
         const expected = c.expected.estimate?.sn;
         if (expected === undefined || c.params.sn !== null) continue;
-        const values = c.trace.map(decode);
+        const values = c.trace.map(goldenNumber);
         const y = c.dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
         // Act
         const sn = getSn(y, c.params.noise_range, c.params.noise_method);
         // Assess (collected, so every failing id is printed)
         checked++;
-        const want = decode(expected);
+        const want = goldenNumber(expected);
         if (!(Math.abs(sn - want) <= 1e-5 * Math.abs(want) + 1e-7))
           failures.push(`${c.id}: ${sn} vs ${want}`);
       }

@@ -12,10 +12,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { constrainedOasisAr1 } from '../../../lib/deconvolution/oasisAr1.js';
+import { type GoldenNumber, goldenNumber } from '../../helpers/golden.js';
 import { correlation } from '../../helpers/numeric.js';
 import { describeShared, readGolden } from '../../helpers/shared.js';
-
-type GoldenNumber = number | 'NaN' | 'Infinity' | '-Infinity';
 
 interface GoldenCase {
   id: string;
@@ -58,12 +57,6 @@ const MIN_PASS_RATE = 0.99;
 
 const f32 = Math.fround;
 
-function decode(v: GoldenNumber): number {
-  if (typeof v === 'number') return v;
-  if (v === 'NaN') return Number.NaN;
-  return v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-}
-
 interface Outcome {
   c: Float64Array;
   s: Float64Array;
@@ -75,12 +68,12 @@ interface Outcome {
 /** Run the solver as constrained_foopsi does for p = 1, including the c1 removal (§1). */
 function run(cs: GoldenCase): Outcome {
   const { params: p, expected: e } = cs;
-  const g1 = p.g !== null ? p.g[0] : decode(e.estimate?.g?.[0] ?? 'NaN');
-  const sn = p.sn !== null ? p.sn : decode(e.estimate?.sn ?? 'NaN');
+  const g1 = p.g !== null ? p.g[0] : goldenNumber(e.estimate?.g?.[0] ?? 'NaN');
+  const sn = p.sn !== null ? p.sn : goldenNumber(e.estimate?.sn ?? 'NaN');
   const T = cs.trace.length;
   const y = new Float32Array(T);
   for (let t = 0; t < T; t++) {
-    const v = decode(cs.trace[t]);
+    const v = goldenNumber(cs.trace[t]);
     if (p.bl === null) y[t] = v;
     else y[t] = cs.dtype === 'float32' ? f32(v) - f32(p.bl) : v - p.bl;
   }
@@ -101,7 +94,7 @@ function run(cs: GoldenCase): Outcome {
 
 /** Worst per-element excess over the array tolerance (≤ 0 passes); NaN must match NaN. */
 function arrayExcess(got: Float64Array, expected: GoldenNumber[], rtol = ARRAY_RTOL): number {
-  const exp = expected.map(decode);
+  const exp = expected.map(goldenNumber);
   let scale = 0;
   for (const v of exp) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
   let worst = Number.NEGATIVE_INFINITY;
@@ -149,10 +142,10 @@ describeShared('constrainedOasisAr1 against the CaImAn goldens (p = 1)', () => {
       if (arrayExcess(got.c, e.c ?? [], TIGHT_RTOL) <= 0) tight++;
       if (dc > 0) reasons.push(`c off by ${dc.toExponential(2)}`);
       if (ds > 0) reasons.push(`sp off by ${ds.toExponential(2)}`);
-      const bl = decode(e.bl ?? 'NaN');
+      const bl = goldenNumber(e.bl ?? 'NaN');
       if (cs.params.bl === null && !scalarOk(got.b, bl, BL_RTOL, 1e-6))
         reasons.push(`bl ${got.b} vs ${bl}`);
-      const lam = decode(e.lam ?? 'NaN');
+      const lam = goldenNumber(e.lam ?? 'NaN');
       if (!scalarOk(got.lam, lam, LAM_RTOL, 1e-9)) reasons.push(`lam ${got.lam} vs ${lam}`);
       if (reasons.length > 0) failures.push(`${cs.id}: ${reasons.join(', ')}`);
     }
@@ -175,7 +168,7 @@ describeShared('constrainedOasisAr1 against the CaImAn goldens (p = 1)', () => {
         // Assess
         expect(got.g).toBeGreaterThanOrEqual(0.001);
         expect(got.g).toBeLessThanOrEqual(0.999);
-        expect(correlation(got.c, (cs.expected.c ?? []).map(decode))).toBeGreaterThan(0.9);
+        expect(correlation(got.c, (cs.expected.c ?? []).map(goldenNumber))).toBeGreaterThan(0.9);
       });
     }
   });

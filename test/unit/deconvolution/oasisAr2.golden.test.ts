@@ -8,14 +8,13 @@
 import { expect, it } from 'vitest';
 import { constrainedOasisAr2 } from '../../../lib/deconvolution/oasisAr2.js';
 import { DeconvolutionError } from '../../../lib/errors.js';
+import { type GoldenNumber, goldenNumber } from '../../helpers/golden.js';
 import { describeShared, readGolden } from '../../helpers/shared.js';
-
-type Num = number | string;
 
 interface GoldenCase {
   id: string;
   dtype: 'float32' | 'float64';
-  trace: Num[];
+  trace: GoldenNumber[];
   params: {
     bl: number | null;
     g: number[] | null;
@@ -28,28 +27,22 @@ interface GoldenCase {
   };
   expected: {
     ok: boolean;
-    c?: Num[];
-    sp?: Num[];
-    bl?: Num;
-    lam?: Num | null;
+    c?: GoldenNumber[];
+    sp?: GoldenNumber[];
+    bl?: GoldenNumber;
+    lam?: GoldenNumber | null;
     estimate?: { g?: number[]; sn?: number; error?: unknown };
   };
 }
 
 const FILES = ['oasis_p2.json', 'ideas_samples.json', 'edge_cases.json', 'estimation.json'];
 
-function num(v: Num): number {
-  if (typeof v === 'number') return v;
-  if (v === 'NaN') return Number.NaN;
-  return v === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-}
-
-function maxAbsDiffRatio(actual: ArrayLike<number>, expected: Num[]): number {
+function maxAbsDiffRatio(actual: ArrayLike<number>, expected: GoldenNumber[]): number {
   let scale = 0;
-  for (const v of expected) scale = Math.max(scale, Math.abs(num(v)));
+  for (const v of expected) scale = Math.max(scale, Math.abs(goldenNumber(v)));
   let worst = 0;
   for (let t = 0; t < expected.length; t++) {
-    const e = num(expected[t]);
+    const e = goldenNumber(expected[t]);
     const a = actual[t];
     if (Number.isNaN(e) && Number.isNaN(a)) continue;
     const excess = Math.abs(a - e) / (1e-4 * scale + 1e-6);
@@ -58,13 +51,13 @@ function maxAbsDiffRatio(actual: ArrayLike<number>, expected: Num[]): number {
   return worst;
 }
 
-function corr(a: ArrayLike<number>, b: Num[]): number {
+function corr(a: ArrayLike<number>, b: GoldenNumber[]): number {
   const n = b.length;
   let ma = 0;
   let mb = 0;
   for (let i = 0; i < n; i++) {
     ma += a[i];
-    mb += num(b[i]);
+    mb += goldenNumber(b[i]);
   }
   ma /= n;
   mb /= n;
@@ -72,9 +65,9 @@ function corr(a: ArrayLike<number>, b: Num[]): number {
   let aa = 0;
   let bb = 0;
   for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (num(b[i]) - mb);
+    ab += (a[i] - ma) * (goldenNumber(b[i]) - mb);
     aa += (a[i] - ma) ** 2;
-    bb += (num(b[i]) - mb) ** 2;
+    bb += (goldenNumber(b[i]) - mb) ** 2;
   }
   return ab / Math.sqrt(aa * bb);
 }
@@ -89,7 +82,7 @@ function runCase(kase: GoldenCase): string | null {
   const y = new Float32Array(T);
   const bl = params.bl;
   for (let t = 0; t < T; t++) {
-    const v = num(kase.trace[t]);
+    const v = goldenNumber(kase.trace[t]);
     if (bl === null) y[t] = v;
     else y[t] = kase.dtype === 'float32' ? Math.fround(v - Math.fround(bl)) : v - bl;
   }
@@ -115,20 +108,20 @@ function runCase(kase: GoldenCase): string | null {
   const c = new Float64Array(T);
   for (let t = 0; t < T; t++) c[t] = Math.fround(res.c[t] - c1 * res.d ** t);
   if (optimizeG > 0) {
-    const rc = corr(c, expected.c as Num[]);
+    const rc = corr(c, expected.c as GoldenNumber[]);
     return rc > 0.9 ? null : `optimize_g corr(c) = ${rc}`;
   }
   const problems: string[] = [];
-  const ec = maxAbsDiffRatio(c, expected.c as Num[]);
-  tiers.push(Math.max(ec, maxAbsDiffRatio(res.s, expected.sp as Num[])));
+  const ec = maxAbsDiffRatio(c, expected.c as GoldenNumber[]);
+  tiers.push(Math.max(ec, maxAbsDiffRatio(res.s, expected.sp as GoldenNumber[])));
   if (ec > 1) problems.push(`c ×${ec.toPrecision(3)} of tol`);
-  const es = maxAbsDiffRatio(res.s, expected.sp as Num[]);
+  const es = maxAbsDiffRatio(res.s, expected.sp as GoldenNumber[]);
   if (es > 1) problems.push(`sp ×${es.toPrecision(3)} of tol`);
   if (bl === null) {
-    const eb = num(expected.bl as Num);
+    const eb = goldenNumber(expected.bl as GoldenNumber);
     if (Math.abs(res.b - eb) > 1e-5 * Math.abs(eb) + 1e-6) problems.push(`bl ${res.b} vs ${eb}`);
   }
-  const el = num(expected.lam as Num);
+  const el = goldenNumber(expected.lam as GoldenNumber);
   if (Math.abs(res.lam - el) > 1e-3 * Math.abs(el) + 1e-9) problems.push(`lam ${res.lam} vs ${el}`);
   return problems.length > 0 ? problems.join('; ') : null;
 }
