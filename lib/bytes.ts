@@ -10,7 +10,10 @@ interface ByteSource {
   readonly name: string;
   /** Total size in bytes. */
   size(): Promise<number>;
-  /** Exactly `length` bytes from `offset` (fewer only if the source ends first). */
+  /**
+   * Exactly `length` bytes from `offset` (fewer only if the source ends first), in memory the
+   * caller owns: it may modify them (the job overwrites traces in place).
+   */
   read(offset: number, length: number): Promise<Uint8Array>;
 }
 
@@ -31,7 +34,7 @@ function memorySource(name: string, bytes: Uint8Array): ByteSource {
     name,
     size: async () => bytes.byteLength,
     read: async (offset, length) =>
-      bytes.subarray(
+      bytes.slice(
         Math.min(offset, bytes.byteLength),
         Math.min(offset + length, bytes.byteLength),
       ),

@@ -85,28 +85,94 @@ function timeConstants(g: number[], periodSeconds: number): number[] {
     .map((z) => -periodSeconds / Math.log(z));
 }
 
+/** µs offsets of frames 0…T−1 from the file start, round(t·period·10⁶) (contract §4). */
+function frameOffsets(
+  T: number,
+  period: { num: number | string; den: number | string },
+): Float64Array {
+  const offsets = new Float64Array(T);
+  const ratio = { num: BigInt(period.num), den: BigInt(period.den) };
+  for (let t = 0; t < T; t++) offsets[t] = frameOffsetMicros(t, ratio);
+  return offsets;
+}
+
 /**
- * µs offset of frame t, round(t·num·10⁶/den) rounding half up (= frameOffsetMicros), in
- * doubles while t·num·10⁶ < 2^53 (exact there: floor, then the remainder corrects it).
+ * out_t = fl32(c_t) at valid frames, NaN at invalid ones (the cell's trace in the output part).
+ * Returns max_t s_t over valid frames (0 when none is positive).
  */
-function offsetMicros(
-  t: number,
-  period: { num: bigint; den: bigint },
-  num: number,
-  den: number,
+function writeCalcium(
+  c: Float64Array,
+  sp: Float64Array,
+  invalid: Uint8Array,
+  out: Float32Array,
 ): number {
-  const x = t * num * 1e6;
-  if (!(x < 2 ** 53) || den > 2 ** 31) return frameOffsetMicros(t, period);
-  let q = Math.floor(x / den);
-  let r = x - q * den;
-  if (r < 0) {
-    q--;
-    r += den;
-  } else if (r >= den) {
-    q++;
-    r -= den;
+  let maxSp = 0;
+  for (let t = 0; t < c.length; t++) {
+    if (invalid[t] === 1) {
+      out[t] = Number.NaN;
+      continue;
+    }
+    out[t] = c[t];
+    if (sp[t] > maxSp) maxSp = sp[t];
   }
-  return 2 * r >= den ? q + 1 : q;
+  return maxSp;
+}
+
+/** Growable run of 20-byte event packets (u64 offset µs ‖ u64 cell ‖ f32 amplitude). */
+class EventPackets {
+  bytes = new Uint8Array(0);
+  view = new DataView(this.bytes.buffer);
+  /** Packets held. */
+  count = 0;
+
+  /** Room for `extra` more packets. */
+  reserve(extra: number): void {
+    const needed = (this.count + extra) * PACKET_BYTES;
+    if (needed <= this.bytes.byteLength) return;
+    const grown = new Uint8Array(Math.max(needed, 2 * this.bytes.byteLength));
+    grown.set(this.bytes.subarray(0, this.count * PACKET_BYTES));
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer);
+  }
+
+  /** The packets held, as bytes (valid until the next append). */
+  held(): Uint8Array {
+    return this.bytes.subarray(0, this.count * PACKET_BYTES);
+  }
+}
+
+/**
+ * Appends one cell's events (module doc: valid, fl32(s) > 0, s above round-off, s ≥ minAmplitude)
+ * to `packets`. Returns the first event's frame, or −1 when the cell has none.
+ */
+function packEvents(
+  sp: Float64Array,
+  invalid: Uint8Array,
+  roundOff: number,
+  minAmplitude: number,
+  cell: number,
+  offsets: Float64Array,
+  packets: EventPackets,
+): number {
+  const T = sp.length;
+  packets.reserve(T);
+  const view = packets.view;
+  let firstFrame = -1;
+  let o = packets.count * PACKET_BYTES;
+  for (let t = 0; t < T; t++) {
+    const s = sp[t];
+    if (invalid[t] === 1 || !(Math.fround(s) > 0) || !(s > roundOff) || s < minAmplitude) continue;
+    if (firstFrame < 0) firstFrame = t;
+    const offset = offsets[t];
+    view.setUint32(o, offset % TWO_32, true);
+    view.setUint32(o + 4, Math.floor(offset / TWO_32), true);
+    view.setUint32(o + 8, cell, true);
+    view.setUint32(o + 12, 0, true);
+    view.setFloat32(o + 16, s, true);
+    o += PACKET_BYTES;
+  }
+  packets.count = o / PACKET_BYTES;
+  return firstFrame;
 }
 
 /**
@@ -150,9 +216,7 @@ async function runChunk(
   const { bytesPerCell: B, numTimes: T } = info;
   const footprintBytes = 4 * info.width * info.height;
   const periodSeconds = ratioSeconds(info.period);
-  const period = { num: BigInt(info.period.num), den: BigInt(info.period.den) };
-  const periodNum = Number(info.period.num);
-  const periodDen = Number(info.period.den);
+  const offsets = frameOffsets(T, info.period);
   const foopsiParams = toFoopsiParams(plan.params);
   const K = plan.options.eventThresholdSn;
   const invalid = new Uint8Array(T);
@@ -161,8 +225,7 @@ async function runChunk(
 
   const trace = new Float32Array(T);
   const traceBytes = new Uint8Array(trace.buffer);
-  const packets = new Uint8Array(T * PACKET_BYTES);
-  const view = new DataView(packets.buffer);
+  const packets = new EventPackets();
 
   const numCells = item.cellEnd - item.cellStart;
   const batchCells = Math.max(1, Math.floor(READ_BYTES / B));
@@ -178,8 +241,9 @@ async function runChunk(
     firstOffsetsUs: [],
   };
 
-  // Each batch of input cells is copied once; its traces are overwritten in place by c and the
-  // batch is written as one run of the cell-set part (footprints kept verbatim).
+  // Each batch of input cells is read once; its traces are overwritten in place by c and the
+  // batch is written as one run of the cell-set part (footprints kept verbatim), its events as one
+  // run of the event part.
   for (let batchStart = 0; batchStart < numCells; batchStart += batchCells) {
     const count = Math.min(batchCells, numCells - batchStart);
     const first = item.cellStart + batchStart;
@@ -190,8 +254,9 @@ async function runChunk(
         'Truncated',
       );
     }
-    // A copy with its own buffer (a Node Buffer's slice() would be a view into the source's).
-    const part = new Uint8Array(input);
+    // The bytes are ours (ByteSource.read); copied only if a float32 view would be misaligned.
+    const part = input.byteOffset % 4 === 0 ? input : new Uint8Array(input);
+    packets.count = 0;
     for (let k = 0; k < count; k++) {
       const cell = first + k;
       const at = k * B + footprintBytes;
@@ -232,35 +297,21 @@ async function runChunk(
           { cause: err },
         );
       }
-      const { c, sp } = r;
-      let maxSp = 0;
-      for (let t = 0; t < T; t++) {
-        out[t] = invalid[t] ? Number.NaN : c[t];
-        if (!invalid[t] && sp[t] > maxSp) maxSp = sp[t];
-      }
-
-      // Events (module doc): valid, fl32(s) > 0, above round-off, ≥ K·sn when asked.
-      const roundOff = ROUND_OFF * maxSp;
-      const minAmplitude = K === null ? 0 : K * r.sn;
-      let n = 0;
-      let firstOffset = 0;
-      for (let t = 0; t < T; t++) {
-        const s = sp[t];
-        if (invalid[t] || !(Math.fround(s) > 0) || !(s > roundOff) || s < minAmplitude) continue;
-        const offset = offsetMicros(t, period, periodNum, periodDen);
-        if (n === 0) firstOffset = offset;
-        const o = n * PACKET_BYTES;
-        view.setUint32(o, offset % TWO_32, true);
-        view.setUint32(o + 4, Math.floor(offset / TWO_32), true);
-        view.setUint32(o + 8, cell, true);
-        view.setUint32(o + 12, 0, true);
-        view.setFloat32(o + 16, s, true);
-        n++;
-      }
-      if (n > 0) await eventPart.write(packets.slice(0, n * PACKET_BYTES));
+      const maxSp = writeCalcium(r.c, r.sp, invalid, out);
+      const before = packets.count;
+      const firstFrame = packEvents(
+        r.sp,
+        invalid,
+        ROUND_OFF * maxSp,
+        K === null ? 0 : K * r.sn,
+        cell,
+        offsets,
+        packets,
+      );
+      const n = packets.count - before;
       result.eventPartBytes += n * PACKET_BYTES;
       result.eventCounts.push(n);
-      result.firstOffsetsUs.push(String(firstOffset));
+      result.firstOffsetsUs.push(firstFrame < 0 ? '0' : String(offsets[firstFrame]));
       result.cells.push({
         cell,
         name,
@@ -277,9 +328,10 @@ async function runChunk(
       });
     }
     await cellSetPart.write(part);
+    if (packets.count > 0) await eventPart.write(packets.held());
   }
   return result;
 }
 
 export type { CellSummary, ChunkResult };
-export { deconvolveChunk, isSkipped, offsetMicros, timeConstants };
+export { deconvolveChunk, frameOffsets, isSkipped, timeConstants };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memorySink, memorySource } from '../../../lib/bytes.js';
-import { frameOffsetMicros, openCellSet, openEventSet } from '../../../lib/isxd/index.js';
-import { deconvolveChunk, offsetMicros, timeConstants } from '../../../lib/job/deconvolveChunk.js';
+import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
+import { deconvolveChunk, frameOffsets, timeConstants } from '../../../lib/job/deconvolveChunk.js';
 import { DEFAULT_JOB_OPTIONS, parseToolParams } from '../../../lib/job/params.js';
 import { planJob } from '../../../lib/job/plan.js';
 import { runJob } from '../../../lib/job/runJob.js';
@@ -68,24 +68,30 @@ describe('deconvolveChunk', () => {
   });
 });
 
-describe('offsetMicros', () => {
-  it('equals the exact rational rounding of frameOffsetMicros', () => {
+describe('frameOffsets', () => {
+  it('is round(t·period·10⁶) rounding half up, exactly, for every frame', () => {
     // Prepare
     const periods = [
-      { num: 603240466n, den: 12074000000n },
-      { num: 1n, den: 30n },
-      { num: 100n, den: 1000n },
-      { num: 7n, den: 1000n },
+      { num: 603240466, den: 12074000000 },
+      { num: 1, den: 30 },
+      { num: 100, den: 1000 },
+      { num: 7, den: 1000 },
+      { num: '1', den: '3' },
     ];
 
     // Act / Assess
     for (const period of periods) {
-      for (let t = 0; t < 200_000; t += 997) {
-        expect(offsetMicros(t, period, Number(period.num), Number(period.den))).toBe(
-          frameOffsetMicros(t, period),
-        );
+      const T = 200_000;
+      const offsets = frameOffsets(T, period);
+      expect(offsets.length).toBe(T);
+      const num = BigInt(period.num);
+      const den = BigInt(period.den);
+      for (let t = 0; t < T; t += 997) {
+        const exact = (2n * BigInt(t) * num * 1_000_000n + den) / (2n * den);
+        expect(offsets[t]).toBe(Number(exact));
       }
     }
+    expect(Array.from(frameOffsets(4, { num: 1, den: 30 }))).toEqual([0, 33333, 66667, 100000]);
   });
 });
 
