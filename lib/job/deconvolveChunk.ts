@@ -19,7 +19,7 @@ import { arRoots } from '../deconvolution/linalg.js';
 import { CaimanSpikesError, DeconvolutionError } from '../errors.js';
 import { frameOffsetMicros } from '../isxd/index.js';
 import { toFoopsiParams } from './foopsiParams.js';
-import { type JobPlan, ratioSeconds, type WorkItem } from './plan.js';
+import { type CellSetInfo, type JobPlan, ratioSeconds, type WorkItem } from './plan.js';
 import { skewness } from './previews/skewness.js';
 
 /** Per-cell facts reported in output_metadata.json. */
@@ -96,6 +96,30 @@ function frameOffsets(
   return offsets;
 }
 
+/** Per-file facts every chunk of the file needs: µs offsets and the invalid-frame mask. */
+const fileFacts = new WeakMap<CellSetInfo, { offsets: Float64Array; invalid: Uint8Array }>();
+
+/** {@link frameOffsets} and invalid[t] = 1 at dropped / cropped / blank frames, once per file. */
+function frameFacts(info: CellSetInfo): { offsets: Float64Array; invalid: Uint8Array } {
+  let facts = fileFacts.get(info);
+  if (facts === undefined) {
+    const invalid = new Uint8Array(info.numTimes);
+    for (const t of info.invalidFrames) invalid[t] = 1;
+    facts = { offsets: frameOffsets(info.numTimes, info.period), invalid };
+    fileFacts.set(info, facts);
+  }
+  return facts;
+}
+
+/** The input trace of the cell being deconvolved (used synchronously only, so shared). */
+let traceBuffer = new Float32Array(0);
+
+/** {@link traceBuffer}, grown to at least T frames; the first T are the trace. */
+function traceScratch(T: number): Float32Array {
+  if (traceBuffer.length < T) traceBuffer = new Float32Array(T);
+  return traceBuffer.subarray(0, T);
+}
+
 /**
  * out_t = fl32(c_t) at valid frames, NaN at invalid ones (the cell's trace in the output part).
  * Returns max_t s_t over valid frames (0 when none is positive).
@@ -120,10 +144,15 @@ function writeCalcium(
 
 /** Growable run of 20-byte event packets (u64 offset µs ‖ u64 cell ‖ f32 amplitude). */
 class EventPackets {
-  bytes = new Uint8Array(0);
-  view = new DataView(this.bytes.buffer);
+  bytes: Uint8Array;
+  view: DataView;
   /** Packets held. */
   count = 0;
+
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(capacity * PACKET_BYTES);
+    this.view = new DataView(this.bytes.buffer);
+  }
 
   /** Room for `extra` more packets. */
   reserve(extra: number): void {
@@ -216,16 +245,14 @@ async function runChunk(
   const { bytesPerCell: B, numTimes: T } = info;
   const footprintBytes = 4 * info.width * info.height;
   const periodSeconds = ratioSeconds(info.period);
-  const offsets = frameOffsets(T, info.period);
+  const { offsets, invalid } = frameFacts(info);
   const foopsiParams = toFoopsiParams(plan.params);
   const K = plan.options.eventThresholdSn;
-  const invalid = new Uint8Array(T);
-  for (const t of info.invalidFrames) invalid[t] = 1;
   const validSeconds = (T - info.invalidFrames.length) * periodSeconds;
 
-  const trace = new Float32Array(T);
-  const traceBytes = new Uint8Array(trace.buffer);
-  const packets = new EventPackets();
+  const trace = traceScratch(T);
+  const traceBytes = new Uint8Array(trace.buffer, 0, 4 * T);
+  const packets = new EventPackets(2 * T);
 
   const numCells = item.cellEnd - item.cellStart;
   const batchCells = Math.max(1, Math.floor(READ_BYTES / B));

@@ -6,14 +6,15 @@
 /** Sample skewness over the finite values (NaN when fewer than 3 or zero variance). */
 function skewness(values: ArrayLike<number>): number {
   let n = 0;
-  let mean = 0;
+  let sum = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (Number.isFinite(v)) {
       n++;
-      mean += (v - mean) / n;
+      sum += v;
     }
   }
+  const mean = sum / n;
   let m2 = 0;
   let m3 = 0;
   for (let i = 0; i < values.length; i++) {
