@@ -24,6 +24,7 @@ import { constrainedOasisAr2 } from './oasisAr2.js';
 import {
   type ConicSolverName,
   DEFAULT_FOOPSI_PARAMS,
+  type FoopsiOutput,
   type FoopsiParams,
   type FoopsiResult,
   type Trace,
@@ -39,10 +40,16 @@ const CONIC_SOLVERS: readonly ConicSolverName[] = ['ECOS', 'SCS', 'CVXOPT'];
  *   cell sets), a Float64Array the float64 ones. NaN samples are gaps.
  * @param params - keyword arguments of `constrained_foopsi` (null = 'auto'); missing keys
  *   take the IDEAS tool's defaults ({@link DEFAULT_FOOPSI_PARAMS}).
+ * @param out - optional buffers (length ≥ T) that receive c and sp: the result's c and sp are
+ *   then views of their first T entries (the oasis AR(1) and p = 0 paths write there directly).
  * @throws InvalidParameterError for a parameter outside its valid range,
  *   DeconvolutionError where the trace cannot be deconvolved (CaImAn raises there too).
  */
-function constrainedFoopsi(trace: Trace, params: Partial<FoopsiParams> = {}): FoopsiResult {
+function constrainedFoopsi(
+  trace: Trace,
+  params: Partial<FoopsiParams> = {},
+  out?: FoopsiOutput,
+): FoopsiResult {
   const P = { ...DEFAULT_FOOPSI_PARAMS, ...params };
   const p = validateOrder(P.p, P.method_deconvolution);
   validateCommon(P);
@@ -80,20 +87,47 @@ function constrainedFoopsi(trace: Trace, params: Partial<FoopsiParams> = {}): Fo
   if (g === null || sn === null)
     throw new DeconvolutionError('parameter estimation returned nothing');
 
-  if (p === 0) return passthrough(trace, sn, weights);
-  if (P.method_deconvolution === 'cvxpy') return solveCvx(trace, g, sn, P, weights);
-  return p === 1 ? solveAr1(trace, g, sn, P, weights) : solveAr2(trace, g, sn, P, weights);
+  const buffers = out === undefined ? null : outputViews(out, T);
+  if (p === 0) return passthrough(trace, sn, weights, buffers);
+  if (p === 1 && P.method_deconvolution === 'oasis')
+    return solveAr1(trace, g, sn, P, weights, buffers);
+  const res =
+    P.method_deconvolution === 'cvxpy'
+      ? solveCvx(trace, g, sn, P, weights)
+      : solveAr2(trace, g, sn, P, weights);
+  if (buffers === null) return res;
+  buffers.c.set(res.c);
+  buffers.sp.set(res.sp);
+  return { ...res, c: buffers.c, sp: buffers.sp };
+}
+
+/** The first T entries of the caller's buffers. */
+function outputViews(out: FoopsiOutput, T: number): FoopsiOutput {
+  if (!(out.c.length >= T && out.sp.length >= T)) {
+    throw new InvalidParameterError(
+      'out',
+      `c of length ${out.c.length}, sp of length ${out.sp.length}`,
+      `two Float64Arrays of length ≥ ${T} (the trace length)`,
+    );
+  }
+  return { c: out.c.subarray(0, T), sp: out.sp.subarray(0, T) };
 }
 
 /** p = 0 (§1 step 3): no deconvolution, c = sp = max(y, 0). */
-function passthrough(trace: Trace, sn: number, weights: Uint8Array | null): FoopsiResult {
+function passthrough(
+  trace: Trace,
+  sn: number,
+  weights: Uint8Array | null,
+  out: FoopsiOutput | null,
+): FoopsiResult {
   const T = trace.length;
-  const c = new Float64Array(T);
-  const sp = new Float64Array(T);
+  const c = out?.c ?? new Float64Array(T);
+  const sp = out?.sp ?? new Float64Array(T);
   for (let t = 0; t < T; t++) {
     const y = trace[t];
     if (weights !== null && weights[t] === 0) {
       c[t] = Number.NaN;
+      sp[t] = 0;
       continue;
     }
     c[t] = Math.max(y, 0);
@@ -109,6 +143,7 @@ function solveAr1(
   sn: number,
   P: FoopsiParams,
   weights: Uint8Array | null,
+  out: FoopsiOutput | null,
 ): FoopsiResult {
   if (P.g !== null && P.g.length > 1) {
     // CaImAn silently uses g[0] alone, which for an AR(2) list such as [1.7, −0.71] explodes into NaN.
@@ -128,6 +163,7 @@ function solveAr1(
     penalty: P.s_min === null ? 1 : 0,
     sMin: P.s_min ?? 0,
     weights,
+    out: out === null ? null : { c: out.c, s: out.sp },
   });
   const c1 = removeTransientChecked(res.c, res.s, weights, [g1], res.g);
   finishGaps(res.c, res.s, weights);

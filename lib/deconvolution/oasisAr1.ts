@@ -61,6 +61,8 @@ interface Ar1Options {
   sMin: number;
   /** Optional observation mask: 1 = observed frame, 0 = gap (NaN frame). */
   weights?: Uint8Array | null;
+  /** Optional caller buffers (length T) that receive c and s instead of fresh arrays. */
+  out?: { c: Float64Array; s: Float64Array } | null;
 }
 
 /** Output of {@link constrainedOasisAr1}. */
@@ -1057,8 +1059,9 @@ function fitSegment(
 }
 
 /** s₀ = 0, s_t = fl32(c_t − fl32(g·c_{t−1})) (§4 "Spikes"). */
-function spikes(c: Float64Array, g: number): Float64Array {
-  const s = new Float64Array(c.length);
+function spikes(c: Float64Array, g: number, into?: Float64Array): Float64Array {
+  const s = into ?? new Float64Array(c.length);
+  if (c.length > 0) s[0] = 0;
   for (let t = 1; t < c.length; t++) s[t] = f32(c[t] - f32(g * c[t - 1]));
   return s;
 }
@@ -1083,7 +1086,12 @@ function copyFloat32(y: ArrayLike<number>, m: Uint8Array | null, out: Float64Arr
   for (let t = 0; t < out.length; t++) out[t] = m !== null && m[t] === 0 ? 0 : f32(y[t]);
 }
 
-function makeState(y: ArrayLike<number>, g: number, weights?: Uint8Array | null): State {
+function makeState(
+  y: ArrayLike<number>,
+  g: number,
+  weights?: Uint8Array | null,
+  cOut?: Float64Array,
+): State {
   const T = y.length;
   if (T === 0) throw new InvalidParameterError('y', 'an empty trace', 'at least one frame');
   const { m, nObs } = normaliseWeights(weights, T);
@@ -1102,7 +1110,7 @@ function makeState(y: ArrayLike<number>, g: number, weights?: Uint8Array | null)
     g: g32,
     h,
     pools: ws.pools,
-    c: new Float64Array(T),
+    c: cOut === undefined ? new Float64Array(T) : cOut.fill(0),
     r: ws.r.subarray(0, T),
     aux: ws.aux.subarray(0, T),
     m,
@@ -1135,7 +1143,7 @@ function constrainedOasisAr1(
   sn: number,
   opts: Ar1Options,
 ): Ar1Result {
-  const S = makeState(y, g, opts.weights);
+  const S = makeState(y, g, opts.weights, opts.out?.c);
   const sn32 = f32(sn);
   const thresh = f32(f32(sn32 * sn32) * S.nObs);
   let b = 0;
@@ -1161,7 +1169,7 @@ function constrainedOasisAr1(
       reconstruct(S.pools, S.g, theta, S.c);
     }
   }
-  return { c: S.c, s: spikes(S.c, S.g), b, g: S.g, lam };
+  return { c: S.c, s: spikes(S.c, S.g, opts.out?.s), b, g: S.g, lam };
 }
 
 /**

@@ -81,12 +81,23 @@ interface FoopsiResult {
   lam: number | null;
 }
 
+/**
+ * Caller-owned buffers for a result's c and sp (each of length ≥ T). With them, a job that
+ * deconvolves many traces allocates nothing per trace for its outputs (two T-length arrays,
+ * whose fresh pages cost more than the solve's own passes on some machines).
+ */
+interface FoopsiOutput {
+  c: Float64Array;
+  sp: Float64Array;
+}
+
 /** A trace as handed to the engine; Float32Array means CaImAn's float32 code paths. */
 type Trace = Float32Array | Float64Array;
 
 export type {
   ConicSolverName,
   DeconvolutionMethod,
+  FoopsiOutput,
   FoopsiParams,
   FoopsiResult,
   NoiseMethod,

@@ -16,6 +16,7 @@
 import type { ByteSink, ByteSource } from '../bytes.js';
 import { constrainedFoopsi } from '../deconvolution/constrainedFoopsi.js';
 import { arRoots } from '../deconvolution/linalg.js';
+import type { FoopsiOutput } from '../deconvolution/types.js';
 import { CaimanSpikesError, DeconvolutionError } from '../errors.js';
 import { frameOffsetMicros } from '../isxd/index.js';
 import { toFoopsiParams } from './foopsiParams.js';
@@ -111,13 +112,24 @@ function frameFacts(info: CellSetInfo): { offsets: Float64Array; invalid: Uint8A
   return facts;
 }
 
-/** The input trace of the cell being deconvolved (used synchronously only, so shared). */
-let traceBuffer = new Float32Array(0);
+/**
+ * The input trace of the cell being deconvolved and the engine's outputs c and sp, reused from
+ * cell to cell (each is used synchronously only, so one set per thread serves every chunk).
+ */
+let scratch = {
+  trace: new Float32Array(0),
+  out: { c: new Float64Array(0), sp: new Float64Array(0) },
+};
 
-/** {@link traceBuffer}, grown to at least T frames; the first T are the trace. */
-function traceScratch(T: number): Float32Array {
-  if (traceBuffer.length < T) traceBuffer = new Float32Array(T);
-  return traceBuffer.subarray(0, T);
+/** {@link scratch}, grown to at least T frames; the trace is its first T entries. */
+function cellScratch(T: number): { trace: Float32Array; out: FoopsiOutput } {
+  if (scratch.trace.length < T) {
+    scratch = {
+      trace: new Float32Array(T),
+      out: { c: new Float64Array(T), sp: new Float64Array(T) },
+    };
+  }
+  return { trace: scratch.trace.subarray(0, T), out: scratch.out };
 }
 
 /**
@@ -250,7 +262,7 @@ async function runChunk(
   const K = plan.options.eventThresholdSn;
   const validSeconds = (T - info.invalidFrames.length) * periodSeconds;
 
-  const trace = traceScratch(T);
+  const { trace, out: foopsiOut } = cellScratch(T);
   const traceBytes = new Uint8Array(trace.buffer, 0, 4 * T);
   const packets = new EventPackets(2 * T);
 
@@ -315,7 +327,7 @@ async function runChunk(
 
       let r: ReturnType<typeof constrainedFoopsi>;
       try {
-        r = constrainedFoopsi(trace, foopsiParams);
+        r = constrainedFoopsi(trace, foopsiParams, foopsiOut);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         throw new DeconvolutionError(

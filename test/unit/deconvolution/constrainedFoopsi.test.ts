@@ -83,6 +83,37 @@ describe('constrainedFoopsi', () => {
     expect(Array.from(a.c)).toEqual(Array.from(b.c));
   });
 
+  it.each([
+    { label: 'AR(1)', params: { p: 1 } },
+    { label: 'AR(1) with NaN gaps and s_min', params: { p: 1, s_min: 0 }, gaps: true },
+    { label: 'AR(2)', params: { p: 2 } },
+    { label: 'p = 0', params: { p: 0 } },
+  ])(
+    'writes c and sp into caller buffers when given, with the same values ($label)',
+    ({ params, gaps }) => {
+      // Prepare: buffers longer than T and dirty from a previous trace
+      const { y } = synthetic(800, params.p === 2 ? [1.7, -0.71] : [0.95], 0.1, 11);
+      const trace = Float32Array.from(y);
+      if (gaps) for (const t of [0, 5, 6, 400]) trace[t] = Number.NaN;
+      const out = { c: new Float64Array(900).fill(7), sp: new Float64Array(900).fill(-7) };
+
+      // Act
+      const fresh = constrainedFoopsi(trace, params);
+      const inPlace = constrainedFoopsi(trace, params, out);
+
+      // Assess
+      expect(inPlace.c.buffer).toBe(out.c.buffer);
+      expect(inPlace.sp.buffer).toBe(out.sp.buffer);
+      expect(inPlace.c).toHaveLength(800);
+      expect(Array.from(inPlace.c)).toEqual(Array.from(fresh.c));
+      expect(Array.from(inPlace.sp)).toEqual(Array.from(fresh.sp));
+      expect(inPlace.lam).toBe(fresh.lam);
+      expect(() =>
+        constrainedFoopsi(trace, params, { c: new Float64Array(10), sp: out.sp }),
+      ).toThrow(InvalidParameterError);
+    },
+  );
+
   it('passes the trace through for p = 0 (c = sp = max(y, 0))', () => {
     const y = Float32Array.from([-1, 0.5, 2, -3, 4]);
     const r = constrainedFoopsi(y, { p: 0, sn: 1 });
