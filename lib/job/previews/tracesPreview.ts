@@ -40,20 +40,58 @@ function selectCells(cells: { cell: number; skewness: number }[]): number[] {
   return [...picks].sort((a, b) => a - b).map((i) => ranked[i].cell);
 }
 
-/** [frame, z] points, reduced to the min and max of each of `columns` bins. */
-function reduce(values: Float32Array, columns: number): [number, number][] {
+/** Mean and (population) standard deviation of the finite values, in two passes. */
+function meanStd(values: Float32Array): { mean: number; std: number } {
   let n = 0;
-  let mean = 0;
-  let m2 = 0;
+  let sum = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isFinite(v)) continue;
-    n++;
-    const d = v - mean;
-    mean += d / n;
-    m2 += d * (v - mean);
+    if (Number.isFinite(v)) {
+      n++;
+      sum += v;
+    }
   }
-  const std = n > 1 ? Math.sqrt(m2 / n) : 0;
+  const mean = n > 0 ? sum / n : 0;
+  let ss = 0;
+  for (let i = 0; i < values.length; i++) {
+    const d = values[i] - mean;
+    if (Number.isFinite(d)) ss += d * d;
+  }
+  return { mean, std: n > 1 ? Math.sqrt(ss / n) : 0 };
+}
+
+/**
+ * For each of `columns` bins of frames, the frames of its minimum and maximum (NaN frames are
+ * skipped by the comparisons; −1 for a bin without a finite value), in extremes[2b], extremes[2b+1].
+ */
+function binExtremes(values: Float32Array, columns: number, extremes: Int32Array): void {
+  const per = values.length / columns;
+  for (let b = 0; b < columns; b++) {
+    const lo = Math.floor(b * per);
+    const hi = Math.floor((b + 1) * per);
+    let vMin = Number.POSITIVE_INFINITY;
+    let vMax = Number.NEGATIVE_INFINITY;
+    let iMin = -1;
+    let iMax = -1;
+    for (let t = lo; t < hi; t++) {
+      const v = values[t];
+      if (v < vMin) {
+        vMin = v;
+        iMin = t;
+      }
+      if (v > vMax) {
+        vMax = v;
+        iMax = t;
+      }
+    }
+    extremes[2 * b] = iMin;
+    extremes[2 * b + 1] = iMax;
+  }
+}
+
+/** [frame, z] points, reduced to the min and max of each of `columns` bins. */
+function reduce(values: Float32Array, columns: number): [number, number][] {
+  const { mean, std } = meanStd(values);
   const z = (v: number) => (std > 0 ? (v - mean) / std : 0);
   const T = values.length;
   const out: [number, number][] = [];
@@ -62,23 +100,17 @@ function reduce(values: Float32Array, columns: number): [number, number][] {
       out.push([t, Number.isFinite(values[t]) ? z(values[t]) : Number.NaN]);
     return out;
   }
-  const per = T / columns;
+  const extremes = new Int32Array(2 * columns);
+  binExtremes(values, columns, extremes);
   for (let b = 0; b < columns; b++) {
-    const lo = Math.floor(b * per);
-    const hi = Math.floor((b + 1) * per);
-    let iMin = -1;
-    let iMax = -1;
-    for (let t = lo; t < hi; t++) {
-      const v = values[t];
-      if (!Number.isFinite(v)) continue;
-      if (iMin < 0 || v < values[iMin]) iMin = t;
-      if (iMax < 0 || v > values[iMax]) iMax = t;
-    }
-    if (iMin < 0) {
-      out.push([lo, Number.NaN]);
+    const iMin = extremes[2 * b];
+    const iMax = extremes[2 * b + 1];
+    if (iMin < 0 || iMax < 0) {
+      out.push([Math.floor(b * (T / columns)), Number.NaN]);
       continue;
     }
-    const [a, c] = iMin < iMax ? [iMin, iMax] : [iMax, iMin];
+    const a = Math.min(iMin, iMax);
+    const c = Math.max(iMin, iMax);
     out.push([a, z(values[a])], [c, z(values[c])]);
   }
   return out;
