@@ -210,14 +210,6 @@ function clearTail(h: Float64Array, k: number, ws: Workspace): void {
   ws.hDirty = Math.max(k, h.length < ws.hDirty ? ws.hDirty : 0);
 }
 
-/**
- * End level of a pool for the violation test of §4, fl32(fl32(fl32(v/w)·g^ℓ) + s_min); pools with
- * w = 0 always merge, so their entry is unused.
- */
-function endLevel(v: number, w: number, hl: number, sMin: number): number {
-  return w === 0 ? 0 : f32(f32(ratio(v, w) * hl) + sMin);
-}
-
 /** fl32(v/w) for float32 v, w ≠ 0 (v/1 = v exactly, so a single frame needs no division). */
 function ratio(v: number, w: number): number {
   return w === 1 ? v : f32(v / w);
@@ -242,9 +234,11 @@ function pushPool(
   l: number,
 ): number {
   const { v: pv, w: pw, q: pq, t: pt, l: pl } = P;
+  // B's level v/w, one division per merged state (reused by the test and by the end level).
+  let level = ratio(v, w);
   while (n > 0) {
     const wA = pw[n - 1];
-    if (!(wA === 0 || w === 0 || pe[n - 1] > ratio(v, w))) break;
+    if (!(wA === 0 || w === 0 || pe[n - 1] > level)) break;
     n--;
     const lA = pl[n];
     const hA = h[lA];
@@ -253,13 +247,14 @@ function pushPool(
     if (gaps) q = f32(pq[n] + f32(hA * q));
     l += lA;
     start = pt[n];
+    level = ratio(v, w);
   }
   pv[n] = v;
   pw[n] = w;
   pq[n] = q;
   pt[n] = start;
   pl[n] = l;
-  pe[n] = endLevel(v, w, h[l], sMin);
+  pe[n] = w === 0 ? 0 : f32(f32(level * h[l]) + sMin);
   return n + 1;
 }
 
@@ -637,6 +632,8 @@ function pairwiseSum32(a: Float64Array, start: number, n: number): number {
 
 /** Size of the sample that brackets the order statistics in {@link percentile}. */
 const PERCENTILE_SAMPLE = 256;
+/** Scratch for the strided sample of {@link percentile}. */
+const percentileSample = new Float64Array(PERCENTILE_SAMPLE);
 
 /**
  * numpy's linear-interpolation percentile (position q/100·(n−1) in the sorted data), O(T): the
@@ -662,15 +659,18 @@ function percentile(
   let a = Number.NaN;
   let b = Number.NaN;
   if (n >= 4 * PERCENTILE_SAMPLE) {
-    const sample = new Float64Array(PERCENTILE_SAMPLE);
+    const sample = percentileSample;
     for (let j = 0; j < PERCENTILE_SAMPLE; j++)
       sample[j] = work[Math.floor((j * n) / PERCENTILE_SAMPLE)];
-    sample.sort();
     const S = PERCENTILE_SAMPLE;
     const p = lo / n;
     const margin = Math.ceil(3 * Math.sqrt(S * p * (1 - p))) + 2;
-    const low = sample[Math.max(0, Math.floor(S * p) - margin)];
-    const high = sample[Math.min(S - 1, Math.ceil((S * (lo + 2)) / n) + margin)];
+    // The two bracket ends are order statistics of the sample: select the upper one, then the
+    // lower one among the values below it (no full sort).
+    const iHigh = Math.min(S - 1, Math.ceil((S * (lo + 2)) / n) + margin);
+    const iLow = Math.max(0, Math.floor(S * p) - margin);
+    const high = select(sample, S, iHigh);
+    const low = iLow < iHigh ? select(sample, iHigh, iLow) : high;
     const count = bracket(work, n, low, high, buffer, sums);
     const below = sums[0];
     const k = lo - below;
