@@ -39,16 +39,18 @@ const COPY_BYTES = 4 * 1024 * 1024;
  * current one is written. Each part's size is checked before it is read.
  */
 async function copyParts(
-  parts: { open: () => Promise<ByteSource>; expected: number; what: string }[],
+  parts: { open: () => Promise<ByteSource>; expected: () => Promise<number>; what: string }[],
   to: ByteSink,
 ): Promise<void> {
   async function* pieces(): AsyncGenerator<Uint8Array> {
     for (const part of parts) {
+      // The chunk's result first: the part is whole once its chunk has reported.
+      const expected = await part.expected();
       const from = await part.open();
       const size = await from.size();
-      if (size !== part.expected) {
+      if (size !== expected) {
         throw new InvalidInputError(
-          `${from.name}: ${part.what} holds ${size} bytes, expected ${part.expected}`,
+          `${from.name}: ${part.what} holds ${size} bytes, expected ${expected}`,
           'PartSize',
         );
       }
@@ -75,11 +77,40 @@ async function copyParts(
 }
 
 /**
+ * Chunk k's result from {@link FileChunks}. A list must hold each of the file's chunks exactly once.
+ *
+ * @throws InvalidInputError naming the chunks expected and those given
+ */
+function chunkLookup(
+  input: string,
+  file: number,
+  numChunks: number,
+  chunks: FileChunks,
+): (chunk: number) => Promise<ChunkResult> {
+  if (typeof chunks === 'function') return chunks;
+  const ordered = [...chunks].sort((a, b) => a.chunk - b.chunk);
+  if (ordered.length !== numChunks || ordered.some((c, i) => c.chunk !== i || c.file !== file)) {
+    throw new InvalidInputError(
+      `${input}: expected chunks 0…${numChunks - 1}, got ${ordered.map((c) => c.chunk).join(', ')}`,
+      'MissingChunks',
+    );
+  }
+  return async (k) => ordered[k];
+}
+
+/**
+ * Every ChunkResult of a file, in any order, or a lookup that resolves chunk k's result once
+ * that chunk is done (so a local run assembles while later chunks are still deconvolving).
+ */
+type FileChunks = ChunkResult[] | ((chunk: number) => Promise<ChunkResult>);
+
+/**
  * Concatenates a file's chunk parts and appends the footers, then closes both sinks (aborts
- * them on failure).
+ * them on failure). Parts are copied in chunk order as soon as each chunk's result is known;
+ * the footers, which need every chunk's event counts, come last.
  *
  * @param source - the input cell set (its footer is read again, losslessly).
- * @param chunks - every ChunkResult of this file, in any order.
+ * @param chunks - the file's chunk results (see {@link FileChunks}).
  * @param readPart - opens a chunk's cell-set or event part.
  * @throws InvalidInputError when chunks are missing or a part has the wrong size.
  */
@@ -87,7 +118,7 @@ async function assembleFile(
   plan: JobPlan,
   file: number,
   source: ByteSource,
-  chunks: ChunkResult[],
+  chunks: FileChunks,
   readPart: (kind: 'cellset' | 'events', chunk: number) => Promise<ByteSource>,
   cellSetOut: ByteSink,
   eventSetOut: ByteSink,
@@ -105,30 +136,25 @@ async function assemble(
   plan: JobPlan,
   file: number,
   source: ByteSource,
-  chunks: ChunkResult[],
+  chunks: FileChunks,
   readPart: (kind: 'cellset' | 'events', chunk: number) => Promise<ByteSource>,
   cellSetOut: ByteSink,
   eventSetOut: ByteSink,
 ): Promise<FileOutputs> {
   const info = plan.files[file];
-  const items = plan.items.filter((it) => it.file === file);
-  const ordered = [...chunks].sort((a, b) => a.chunk - b.chunk);
-  if (ordered.length !== items.length || ordered.some((c, i) => c.chunk !== i || c.file !== file)) {
-    throw new InvalidInputError(
-      `${info.input}: expected chunks 0…${items.length - 1}, got ${ordered.map((c) => c.chunk).join(', ')}`,
-      'MissingChunks',
-    );
-  }
+  const numChunks = plan.items.filter((it) => it.file === file).length;
+  const result = chunkLookup(info.input, file, numChunks, chunks);
   const input = await openCellSet(source);
   const { header } = input;
+  const chunkNumbers = Array.from({ length: numChunks }, (_, k) => k);
 
   // The two outputs are written side by side.
   const writeCellSet = async () => {
     await copyParts(
-      ordered.map((c) => ({
-        open: () => readPart('cellset', c.chunk),
-        expected: c.cellSetPartBytes,
-        what: `cell-set part ${c.chunk}`,
+      chunkNumbers.map((k) => ({
+        open: () => readPart('cellset', k),
+        expected: () => result(k).then((c) => c.cellSetPartBytes),
+        what: `cell-set part ${k}`,
       })),
       cellSetOut,
     );
@@ -137,20 +163,20 @@ async function assemble(
     await cellSetOut.close();
     return footer.byteLength;
   };
-  const eventCounts = ordered.flatMap((c) => c.eventCounts);
   const writeEventSet = async () => {
     await copyParts(
-      ordered.map((c) => ({
-        open: () => readPart('events', c.chunk),
-        expected: c.eventPartBytes,
-        what: `event part ${c.chunk}`,
+      chunkNumbers.map((k) => ({
+        open: () => readPart('events', k),
+        expected: () => result(k).then((c) => c.eventPartBytes),
+        what: `event part ${k}`,
       })),
       eventSetOut,
     );
+    const done = await Promise.all(chunkNumbers.map(result));
     const footer = buildEventSetFooter(
       { names: header.names, timing: header.timing, extraProperties: header.extraProperties },
-      eventCounts,
-      ordered.flatMap((c) => c.firstOffsetsUs.map((s) => BigInt(s))),
+      done.flatMap((c) => c.eventCounts),
+      done.flatMap((c) => c.firstOffsetsUs.map((s) => BigInt(s))),
     );
     await eventSetOut.write(footer);
     await eventSetOut.close();
@@ -160,6 +186,8 @@ async function assemble(
   if (cellFooter.status === 'rejected') throw cellFooter.reason;
   if (eventFooter.status === 'rejected') throw eventFooter.reason;
 
+  const ordered = await Promise.all(chunkNumbers.map(result));
+  const eventCounts = ordered.flatMap((c) => c.eventCounts);
   const numEvents = eventCounts.reduce((a, b) => a + b, 0);
   return {
     file,
@@ -173,5 +201,5 @@ async function assemble(
   };
 }
 
-export type { FileOutputs };
+export type { FileChunks, FileOutputs };
 export { assembleFile };

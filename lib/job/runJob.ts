@@ -1,8 +1,8 @@
 /**
  * The local orchestration of the job, the same steps the cloud workflow runs:
  *
- *   planJob → deconvolveChunk for every item (on `concurrency` executors) → assembleFile as soon
- *   as all chunks of a file are done → finalizeJob.
+ *   planJob → deconvolveChunk for every item (on `concurrency` executors), with each file's
+ *   assembleFile copying its chunk parts in order as they arrive → finalizeJob.
  *
  * Where chunks run (worker threads), where parts and outputs live (files) is the caller's
  * business (bin/commands/run.ts binds them); this module is pure. On any failure nothing is
@@ -62,6 +62,21 @@ interface JobReport {
   numEvents: number;
 }
 
+/** A promise with its settle functions (Promise.withResolvers, which Node 20 lacks). */
+function deferred<T>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+} {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 /** Runs `tasks` with at most `limit` in flight; stops starting new ones after the first failure. */
 async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -97,10 +112,10 @@ async function runJob(params: ToolParams, options: JobOptions, rt: JobRuntime): 
   const totalCells = plan.files.reduce((n, f) => n + f.numCells, 0);
   rt.onProgress?.({ kind: 'planned', plan, totalCells });
   const written: string[] = [];
-  const pending = plan.files.map((f) => plan.items.filter((it) => it.file === f.index).length);
-  const results: ChunkResult[][] = plan.files.map(() => []);
+  // One deferred result per chunk: each file's assembly copies its parts in order as they arrive.
+  const chunkResults = plan.items.map(() => deferred<ChunkResult>());
+  const itemIndex = new Map(plan.items.map((it, i) => [`${it.file}/${it.chunk}`, i]));
   const outputs: FileOutputs[] = [];
-  const assemblies: Promise<void>[] = [];
   let cellsDone = 0;
 
   const assemble = async (file: number) => {
@@ -112,7 +127,7 @@ async function runJob(params: ToolParams, options: JobOptions, rt: JobRuntime): 
       plan,
       file,
       rt.inputs[f.index],
-      results[file],
+      (chunk) => chunkResults[itemIndex.get(`${file}/${chunk}`) as number].promise,
       (kind, chunk) => rt.readPart(file, kind, chunk),
       rt.outputSink(cellSetName),
       rt.outputSink(eventSetName),
@@ -120,15 +135,25 @@ async function runJob(params: ToolParams, options: JobOptions, rt: JobRuntime): 
     outputs.push(out);
     rt.onProgress?.({ kind: 'file', outputs: out });
   };
+  // Observed by Promise.allSettled below; a rejection must not count as unhandled meanwhile.
+  for (const d of chunkResults) d.promise.catch(() => {});
+  const assemblies = plan.files.map((f) => assemble(f.index));
+  for (const a of assemblies) a.catch(() => {});
 
   try {
-    await pool(plan.items, rt.concurrency, async (item) => {
-      const result = await rt.runChunk(plan, item);
-      results[item.file].push(result);
-      cellsDone += item.cellEnd - item.cellStart;
-      rt.onProgress?.({ kind: 'chunk', item, cellsDone, totalCells });
-      if (--pending[item.file] === 0) assemblies.push(assemble(item.file));
-    });
+    try {
+      await pool(plan.items, rt.concurrency, async (item) => {
+        const index = itemIndex.get(`${item.file}/${item.chunk}`) as number;
+        const result = await rt.runChunk(plan, item);
+        chunkResults[index].resolve(result);
+        cellsDone += item.cellEnd - item.cellStart;
+        rt.onProgress?.({ kind: 'chunk', item, cellsDone, totalCells });
+      });
+    } catch (err) {
+      // Chunks that never ran (or failed) release the assemblies waiting for them.
+      for (const d of chunkResults) d.reject(err);
+      throw err;
+    }
     await rt.chunksDone?.();
     await Promise.all(assemblies);
     const done = await finalizeJob(plan, outputs, rt.openOutput, async (name, bytes) => {

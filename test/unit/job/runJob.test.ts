@@ -221,6 +221,40 @@ describe('runJob failures', () => {
     expect(rt.partsRemoved).toBe(true);
   });
 
+  it('copies chunk 0 while chunk 1 still runs, and cleans up when chunk 1 then fails', async () => {
+    // Prepare: one chunk per cell; chunk 1 waits until the assembly has opened chunk 0's part
+    const { fixtureCellSet } = await import('./fixtures.js');
+    const rt = memoryRuntime([await fixtureCellSet('overlap.isxd', {})], 1);
+    rt.limits = { maxCellsPerChunk: 1 };
+    const opened: string[] = [];
+    let chunk0Read: () => void = () => {};
+    const chunk0ReadPromise = new Promise<void>((resolve) => {
+      chunk0Read = resolve;
+    });
+    const readPart = rt.readPart;
+    rt.readPart = async (file, kind, chunk) => {
+      opened.push(`${kind} ${chunk}`);
+      if (kind === 'cellset' && chunk === 0) chunk0Read();
+      return readPart(file, kind, chunk);
+    };
+    const runChunk = rt.runChunk;
+    rt.runChunk = async (plan, item) => {
+      if (item.chunk === 0) return runChunk(plan, item);
+      await chunk0ReadPromise;
+      throw new DeconvolutionError('chunk 1 failed on purpose', 'Test');
+    };
+
+    // Act
+    const run = runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rt);
+
+    // Assess
+    await expect(run).rejects.toThrow('chunk 1 failed on purpose');
+    expect(opened).toContain('cellset 0');
+    expect(opened).not.toContain('cellset 1');
+    expect(rt.outputs.size).toBe(0);
+    expect(rt.partsRemoved).toBe(true);
+  });
+
   it('skips a failing rejected cell with --accepted-only accepted+undecided', async () => {
     // Prepare
     const { constantCellSet } = await import('./fixtures.js');
