@@ -8,7 +8,8 @@
  * AR(2) needs), noise_range needs 0 ≤ fmin < fmax ≤ 0.5, lags ≥ 1, and `solvers` is split
  * into its two names (the original never splits it).
  */
-import { z } from 'zod';
+// zod's tree-shakable 'mini' build: the CLI bundle stays small, so it starts faster.
+import * as z from 'zod/mini';
 import { arRoots } from '../deconvolution/linalg.js';
 import { InvalidParameterError } from '../errors.js';
 import { toFoopsiParams } from './foopsiParams.js';
@@ -68,37 +69,48 @@ const isAuto = (v: unknown) =>
   v === null || v === undefined || (typeof v === 'string' && /^\s*(auto|none)?\s*$/i.test(v));
 
 /** A finite number from a number or a numeric string. */
-const numberLike = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v.trim()) : v),
-  z.number().refine(Number.isFinite),
+const numberLike = z.pipe(
+  z.transform((v: unknown) => (typeof v === 'string' && v.trim() !== '' ? Number(v.trim()) : v)),
+  z.number().check(z.refine(Number.isFinite)),
 );
-const intLike = numberLike.pipe(z.number().int());
-const boolLike = z.preprocess((v) => {
-  if (typeof v !== 'string') return v;
-  const s = v.trim().toLowerCase();
-  if (s === 'true' || s === '1' || s === 'yes') return true;
-  if (s === 'false' || s === '0' || s === 'no') return false;
-  return v;
-}, z.boolean());
+const intLike = z.pipe(numberLike, z.int());
+const boolLike = z.pipe(
+  z.transform((v: unknown) => {
+    if (typeof v !== 'string') return v;
+    const s = v.trim().toLowerCase();
+    if (s === 'true' || s === '1' || s === 'yes') return true;
+    if (s === 'false' || s === '0' || s === 'no') return false;
+    return v;
+  }),
+  z.boolean(),
+);
 /** "a,b,…" or an array of number-likes. */
-const numberList = z.preprocess(
-  (v) =>
+const numberList = z.pipe(
+  z.transform((v: unknown) =>
     typeof v === 'string' ? v.split(',').map((s) => s.trim()) : typeof v === 'number' ? [v] : v,
+  ),
   z.array(numberLike),
 );
-const autoOr = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (isAuto(v) ? null : v), z.union([z.null(), schema]));
+const autoOr = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.transform((v: unknown) => (isAuto(v) ? null : v)),
+    z.union([z.null(), schema]),
+  );
+const atLeast = (min: number) => z.number().check(z.minimum(min));
 
 /** One entry per parameter: its schema and the valid range quoted in error messages. */
 const FIELDS = {
   bl: { schema: autoOr(numberLike), expected: "'auto' or a finite number (fixed baseline)" },
   c1: { schema: autoOr(numberLike), expected: "'auto' or a finite number (initial calcium)" },
   sn: {
-    schema: autoOr(numberLike.pipe(z.number().min(0))),
+    schema: autoOr(z.pipe(numberLike, atLeast(0))),
     expected: "'auto' or a number ≥ 0 (noise standard deviation)",
   },
   g: { schema: autoOr(numberList), expected: "'auto' or p comma-separated AR coefficients" },
-  p: { schema: intLike.pipe(z.number().min(0).max(2)), expected: 'an integer 0, 1 or 2' },
+  p: {
+    schema: z.pipe(intLike, z.number().check(z.minimum(0), z.maximum(2))),
+    expected: 'an integer 0, 1 or 2',
+  },
   method_deconvolution: {
     schema: z.enum(['oasis', 'cvxpy']),
     expected: "'oasis' or 'cvxpy' ('cvx' needs picos, which is not available)",
@@ -109,40 +121,51 @@ const FIELDS = {
     expected: "'mean', 'median' or 'logmexp'",
   },
   noise_range: {
-    schema: numberList.pipe(
-      z.tuple([z.number(), z.number()]).refine(([lo, hi]) => lo >= 0 && lo < hi && hi <= 0.5),
+    schema: z.pipe(
+      numberList,
+      z
+        .tuple([z.number(), z.number()])
+        .check(z.refine(([lo, hi]) => lo >= 0 && lo < hi && hi <= 0.5)),
     ),
     expected: "'fmin,fmax' with 0 ≤ fmin < fmax ≤ 0.5 (fractions of the sampling rate)",
   },
   s_min: {
-    schema: z.preprocess((v) => (isAuto(v) ? null : v), z.union([z.null(), numberLike])),
+    schema: autoOr(numberLike),
     expected:
       "'auto'/null (L1 penalty), 0 (automatic threshold), > 0 (minimum spike) or < 0 (|s_min|·sn·√(1−g))",
   },
   optimize_g: {
-    schema: z.preprocess(
-      (v) => (typeof v === 'boolean' ? Number(v) : v),
-      z.union([intLike.pipe(z.number().min(0)), boolLike.transform(Number)]),
+    schema: z.pipe(
+      z.transform((v: unknown) => (typeof v === 'boolean' ? Number(v) : v)),
+      z.union([
+        z.pipe(intLike, atLeast(0)),
+        z.pipe(
+          boolLike,
+          z.transform((b: boolean) => Number(b)),
+        ),
+      ]),
     ),
     expected: 'true/false or an integer ≥ 0 (number of isolated events used to refine g)',
   },
   fudge_factor: {
-    schema: numberLike.pipe(z.number().gt(0).max(1)),
+    schema: z.pipe(numberLike, z.number().check(z.gt(0), z.maximum(1))),
     expected: 'a number in (0, 1]',
   },
-  lags: { schema: intLike.pipe(z.number().min(1)), expected: 'an integer ≥ 1' },
+  lags: { schema: z.pipe(intLike, atLeast(1)), expected: 'an integer ≥ 1' },
   solvers: {
-    schema: z.preprocess(
-      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim().toUpperCase()) : v),
+    schema: z.pipe(
+      z.transform((v: unknown) =>
+        typeof v === 'string' ? v.split(',').map((s) => s.trim().toUpperCase()) : v,
+      ),
       z.tuple([z.enum(SOLVER_NAMES), z.enum(SOLVER_NAMES)]),
     ),
     expected: "'s1,s2' with each of ECOS, SCS, CVXOPT",
   },
-} satisfies Record<keyof ToolParams, { schema: z.ZodType; expected: string }>;
+} satisfies Record<keyof ToolParams, { schema: z.ZodMiniType; expected: string }>;
 
 function parseField<K extends keyof ToolParams>(name: K, value: unknown): ToolParams[K] {
   const field = FIELDS[name];
-  const res = field.schema.safeParse(value);
+  const res = z.safeParse(field.schema, value);
   if (!res.success) throw new InvalidParameterError(name, value, field.expected);
   return res.data as ToolParams[K];
 }
@@ -192,7 +215,7 @@ function parseJobOptions(raw: { acceptedOnly?: unknown; eventThresholdSn?: unkno
     options.acceptedOnly = v;
   }
   if (raw.eventThresholdSn !== undefined && raw.eventThresholdSn !== null) {
-    const res = numberLike.pipe(z.number().min(0)).safeParse(raw.eventThresholdSn);
+    const res = z.safeParse(z.pipe(numberLike, atLeast(0)), raw.eventThresholdSn);
     if (!res.success) {
       throw new InvalidParameterError('event-threshold-sn', raw.eventThresholdSn, 'a number K ≥ 0');
     }
