@@ -28,7 +28,15 @@ interface FootprintToDraw {
 
 const GREY = '#c8c8c8';
 
-/** SVG path of the half-maximum contour (all pieces), in pixel units; empty if all-zero. */
+/** Coordinates in outlines are rounded to 1/1000 pixel (far below a screen pixel at any scale). */
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * SVG path of the half-maximum contour (all pieces), in pixel units; empty if all-zero.
+ * Marching squares only looks at neighbouring pixels and treats the outside of the grid as
+ * below any threshold, so it runs on the bounding box of the pixels ≥ max/2 grown by one pixel
+ * (clipped to the image): the same outline at a cost set by the cell's size, not the image's.
+ */
 function halfMaxContour(
   pixels: Float32Array,
   width: number,
@@ -37,19 +45,43 @@ function halfMaxContour(
   let max = 0;
   for (let i = 0; i < pixels.length; i++) if (pixels[i] > max) max = pixels[i];
   if (!(max > 0)) return { d: '', cx: Number.NaN, cy: Number.NaN };
-  const values = new Float64Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) values[i] = Number.isFinite(pixels[i]) ? pixels[i] : 0;
-  const [shape] = contours()
-    .size([width, height])
-    .thresholds([max / 2])(Array.from(values));
+  const threshold = max / 2;
+  let x0 = width;
+  let x1 = -1;
+  let y0 = height;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (pixels[y * width + x] >= threshold) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  x0 = Math.max(0, x0 - 1);
+  y0 = Math.max(0, y0 - 1);
+  x1 = Math.min(width - 1, x1 + 1);
+  y1 = Math.min(height - 1, y1 + 1);
+  const w = x1 - x0 + 1;
+  const h = y1 - y0 + 1;
+  const values = new Array<number>(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const v = pixels[(y + y0) * width + x + x0];
+      values[y * w + x] = Number.isFinite(v) ? v : 0;
+    }
+  }
+  const [shape] = contours().size([w, h]).thresholds([threshold])(values);
   const parts: string[] = [];
   let best = { n: 0, cx: Number.NaN, cy: Number.NaN };
   for (const polygon of shape.coordinates) {
     for (const ring of polygon) {
-      parts.push(`M${ring.map(([x, y]) => `${x},${y}`).join('L')}Z`);
+      parts.push(`M${ring.map(([x, y]) => `${round3(x + x0)},${round3(y + y0)}`).join('L')}Z`);
       if (ring.length > best.n) {
-        const cx = ring.reduce((a, p) => a + p[0], 0) / ring.length;
-        const cy = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+        const cx = ring.reduce((a, p) => a + p[0], 0) / ring.length + x0;
+        const cy = ring.reduce((a, p) => a + p[1], 0) / ring.length + y0;
         best = { n: ring.length, cx, cy };
       }
     }

@@ -1,4 +1,5 @@
 import { Resvg } from '@resvg/resvg-js';
+import { contours } from 'd3-contour';
 import { describe, expect, it } from 'vitest';
 import {
   accumulateEvents,
@@ -97,6 +98,51 @@ describe('footprints preview', () => {
     expect(cx).toBeCloseTo(5.5, 0);
     expect(cy).toBeCloseTo(5.5, 0);
     expect(render(svg).width).toBeGreaterThan(700);
+  });
+
+  it('outlines on the cell’s bounding box exactly what marching squares finds on the whole image', () => {
+    // Prepare: blobs inside, at the corner and on the edge of a 40×32 image, one with two pieces
+    const W = 40;
+    const H = 32;
+    const rand = mulberry32(7);
+    const images: Float32Array[] = [];
+    for (const [cx, cy] of [
+      [20, 16],
+      [0, 0],
+      [39, 10],
+      [5, 31],
+    ]) {
+      images.push(
+        Float32Array.from(
+          { length: W * H },
+          (_, i) =>
+            Math.exp(-(((i % W) - cx) ** 2 + (Math.floor(i / W) - cy) ** 2) / 6) + 0.01 * rand(),
+        ),
+      );
+    }
+    const twoPieces = new Float32Array(W * H);
+    twoPieces[5 * W + 5] = 1;
+    twoPieces[20 * W + 30] = 0.9;
+    images.push(twoPieces);
+
+    for (const pixels of images) {
+      // Act
+      const outline = halfMaxContour(pixels, W, H);
+
+      // Assess: the full-image contour, formatted the same way
+      const max = pixels.reduce((a, b) => Math.max(a, b), 0);
+      const [shape] = contours()
+        .size([W, H])
+        .thresholds([max / 2])(Array.from(pixels));
+      const r = (x: number) => Math.round(x * 1000) / 1000;
+      const full = shape.coordinates
+        .flatMap((polygon) =>
+          polygon.map((ring) => `M${ring.map(([x, y]) => `${r(x)},${r(y)}`).join('L')}Z`),
+        )
+        .join('');
+      expect(outline.d).toBe(full);
+    }
+    expect(halfMaxContour(twoPieces, W, H).d.split('M')).toHaveLength(3);
   });
 });
 
