@@ -197,31 +197,41 @@ function eventsPreview(s: EventSummary): string {
     .range([raster.y + raster.h, raster.y]);
   const bw = (right - left) / s.bins;
   const rh = raster.h / s.rows;
-  // One stroked path per grey level; each run of equal-level bins in a row is one segment.
+  const levelOf = (v: number) => (v === 0 ? 0 : Math.ceil((4 * v) / maxBin));
+  // One stroked path per grey level, drawn in bin units (x = bin, y = row counted from the top)
+  // inside a scaled group, so every coordinate is a small integer: a run of equal-level bins in
+  // a row is the segment M{bin} {row}h{run} (bins are ≥ 2.2 px wide, rows ≥ 1.5 px tall).
   const levels = new Map<number, string[]>();
   for (let r = 0; r < s.rows; r++) {
-    const yMid = (raster.y + raster.h - (r + 0.5) * rh).toFixed(1);
+    const row = s.rows - 1 - r;
+    const base = r * s.bins;
     let b = 0;
     while (b < s.bins) {
-      const v = s.raster[r * s.bins + b];
-      const level = v === 0 ? 0 : Math.ceil((4 * v) / maxBin);
+      const level = levelOf(s.raster[base + b]);
       let end = b + 1;
-      while (
-        end < s.bins &&
-        (s.raster[r * s.bins + end] === 0
-          ? 0
-          : Math.ceil((4 * s.raster[r * s.bins + end]) / maxBin)) === level
-      )
-        end++;
+      while (end < s.bins && levelOf(s.raster[base + end]) === level) end++;
       if (level > 0) {
-        const list = levels.get(level) ?? [];
-        list.push(
-          `M${(left + b * bw).toFixed(1)} ${yMid}h${Math.max((end - b) * bw, 1).toFixed(1)}`,
-        );
-        levels.set(level, list);
+        let list = levels.get(level);
+        if (list === undefined) {
+          list = [];
+          levels.set(level, list);
+        }
+        list.push(`M${b} ${row}h${end - b}`);
       }
       b = end;
     }
+  }
+  const runs: string[] = [];
+  for (const [level, paths] of [...levels].sort((a, b) => a[0] - b[0])) {
+    runs.push(
+      el('path', {
+        d: paths.join(''),
+        fill: 'none',
+        stroke: '#000',
+        'stroke-width': 1,
+        'stroke-opacity': 0.25 + 0.1875 * level,
+      }),
+    );
   }
   const rasterParts = [
     el('rect', {
@@ -233,15 +243,9 @@ function eventsPreview(s: EventSummary): string {
       stroke: '#888',
     }),
   ];
-  for (const [level, paths] of [...levels].sort((a, b) => a[0] - b[0])) {
+  if (runs.length > 0) {
     rasterParts.push(
-      el('path', {
-        d: paths.join(''),
-        fill: 'none',
-        stroke: '#000',
-        'stroke-width': Math.max(rh, 0.5),
-        'stroke-opacity': 0.25 + 0.1875 * level,
-      }),
+      el('g', { transform: `translate(${left} ${raster.y + rh / 2}) scale(${bw} ${rh})` }, ...runs),
     );
   }
   if (total === 0) {
