@@ -14,7 +14,8 @@
  * engine (constrainedFoopsi over the same traces on one thread, in this process; B's is five
  * times A's) and one sequential read of the input file. job / engine < 1 means the worker
  * threads gained more than the job's I/O, assembly and previews cost. Goals (issue 4): A under
- * 1.5 s on a 2-core machine, B under 300 MB peak RSS.
+ * 1.5 s on a 2-core machine, B under 300 MB peak RSS. Each set runs RUNS times; the fastest run is
+ * reported and the largest RSS of all runs must stay under the goal.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
@@ -28,6 +29,8 @@ import { createCellSetWriter } from '../lib/isxd/index.js';
 import { genBenchTraces } from '../test/helpers/genData.js';
 
 const T = 36_000;
+/** Child runs per set; the fastest is reported (every run's wall time and RSS are printed). */
+const RUNS = 3;
 
 interface ChildReport {
   jobSeconds: number;
@@ -170,23 +173,35 @@ async function bench(): Promise<void> {
     );
     for (const s of sets) {
       const read = readThrough(s.path);
-      const result = runChild(s.path, join(dir, `out-${s.cells}`));
-      if (result === null) {
+      // RUNS runs; the fastest (least disturbed by the machine's neighbours) is reported.
+      const runs: { report: ChildReport; wallSeconds: number }[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const run = runChild(s.path, join(dir, `out-${s.cells}-${i}`));
+        if (run !== null) runs.push(run);
+        rmSync(join(dir, `out-${s.cells}-${i}`), { recursive: true, force: true });
+      }
+      if (runs.length < RUNS) {
         process.exitCode = 1;
         continue;
       }
+      const result = runs.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a));
       const { report, wallSeconds } = result;
       console.log(
         [
           s.name.padEnd(38),
           report.jobSeconds.toFixed(2).padStart(7),
           wallSeconds.toFixed(2).padStart(9),
-          report.maxRssMb.toFixed(0).padStart(13),
+          Math.max(...runs.map((r) => r.report.maxRssMb))
+            .toFixed(0)
+            .padStart(13),
           (report.jobSeconds / ((engine * s.cells) / 200)).toFixed(2).padStart(12),
           read.toFixed(3).padStart(13),
           `${(report.jobSeconds / read).toFixed(0)}×`.padStart(10),
           `  ${s.goal}`,
         ].join('  '),
+      );
+      console.log(
+        `  runs (wall s): ${runs.map((r) => r.wallSeconds.toFixed(2)).join(', ')}; peak RSS (MB): ${runs.map((r) => r.report.maxRssMb.toFixed(0)).join(', ')}`,
       );
       const p = report.phases;
       const d = (a: number, b: number) => (b - a).toFixed(2);
