@@ -11,31 +11,35 @@
  * 1. Warm start (§6.2): the 5× decimated trace is solved as AR(1) with kernel d⁵; this
  *    gives the baseline b and λ, and a full-resolution AR(1) pass gives the candidate mask.
  * 2. Windowed NNLS (§6.3, §6.4): s is solved window by window (w = window frames, shift
- *    Δ = 100) with the Gram matrix KᵀK, which is the same for every window.
+ *    Δ = 100) as min ½‖K s − ỹ‖², s ≥ 0 on the mask, with the same K for every window.
  * 3. One baseline update (§6.5, max_iter = 1) and the optional L0 refit (§6.5.4).
  *
  * Apart from the decimated AR(1) call (float32, in oasisAr1) everything is float64.
  *
  * Speed (same optimum as CaImAn's dense per-window LU, to rounding):
- * - KᵀK is built once per trace (O(w²) recurrence); the NNLS reads only G_PP from it and
- *   keeps an incremental Cholesky factor (nnls.ts);
- * - within a window K = scale·A⁻¹ (A the banded AR(2) matrix), so Kᵀỹ, the NNLS gradient
- *   Kᵀ(ỹ − K s) and the committed update K·s are O(w) recursions, and c is O(T);
+ * - within a window K = scale·A⁻¹ (A the banded AR(2) matrix), so KᵀK is never formed: the
+ *   least squares on a passive set is a chain of AR(2) segments, solved in O(|P|) by a
+ *   Riccati sweep, and the NNLS gradient Kᵀ(ỹ − K s) is O(m) from the same segment tables
+ *   (ar2Segments.ts, tabulated once per trace); Kᵀỹ is an O(w) recursion;
+ * - the committed update ỹ −= K[:, 0:Δ]·s touches only the frames later windows read, as the
+ *   free evolution of one AR(2) state (O(w), no recursion), and c is O(T);
  * - frames that enter a window for the first time are warm-started from the AR(1)
  *   candidate spikes that are local maxima (each window's optimum is unique: only the
  *   path changes);
  * - windows with an empty mask are skipped;
- * - the window buffers, KᵀK and the per-trace scratch (ỹ, mask, seed, y − b) are kept for
- *   the next trace of the same window size / at most the same length (fewer GC pauses).
+ * - the window buffers and the per-trace scratch (ỹ, mask, seed, y − b) are kept for the
+ *   next trace of the same window size / at most the same length (fewer GC pauses).
  *
  * Observation weights (beyond CaImAn): frames with weight 0 are gaps and carry no data.
- * Windows that contain a gap use weighted least squares KᵀWK; decimated blocks average
- * their observed frames. Null or all-one weights take the plain path unchanged.
+ * Windows that contain a gap use weighted least squares: KᵀWK is built and solved by the
+ * same active-set path with an incremental Cholesky factor (nnls.ts); decimated blocks
+ * average their observed frames. Null or all-one weights take the plain path unchanged.
  */
 import { DeconvolutionError, InvalidParameterError } from '../errors.js';
+import { Ar2SegmentSolver } from './ar2Segments.js';
 import { estimateTimeConstant } from './arEstimation.js';
 import type { NnlsWorkspace } from './nnls.js';
-import { createNnlsWorkspace, NNLS_TOL, nnlsGram } from './nnls.js';
+import { activeSetNnls, createNnlsWorkspace, NNLS_TOL, nnlsGram } from './nnls.js';
 import { getSn } from './noise.js';
 import { constrainedOasisAr1, oasisAr1 } from './oasisAr1.js';
 
@@ -205,23 +209,6 @@ function traceScratch(T: number): TraceScratch {
   };
 }
 
-/** G = KᵀK for the w × w lower-triangular Toeplitz K of h, by G_{j,j'} = G_{j+1,j'+1} + h_{w−1−j}h_{w−1−j'}. */
-function kernelGram(h: Float64Array, w: number, G: Float64Array): Float64Array {
-  for (let j = 0; j < w; j++) {
-    const v = h[0] * h[w - 1 - j];
-    G[j * w + (w - 1)] = v;
-    G[(w - 1) * w + j] = v;
-  }
-  for (let jp = w - 2; jp >= 0; jp--) {
-    for (let j = jp; j >= 0; j--) {
-      const v = G[(j + 1) * w + jp + 1] + h[w - 1 - jp] * h[w - 1 - j];
-      G[j * w + jp] = v;
-      G[jp * w + j] = v;
-    }
-  }
-  return G;
-}
-
 /**
  * The window kernel as an AR(2) filter: K = scale·A⁻¹ with (A c)_t = c_t − g₁c_{t−1} − g₂c_{t−2}
  * (scale 1 for distinct roots, d for the double root, whose g11 is scaled by d, §6.1).
@@ -233,25 +220,29 @@ interface Ar2Filter {
   scale: number;
 }
 
-/** Buffers of the windowed NNLS, allocated once per trace. */
+/** Buffers of the windowed NNLS, kept for the next trace of the same window size. */
 interface WindowBuffers {
-  /** Scratch for the filter recursions. */
-  u: Float64Array;
-  index: Int32Array;
+  /** Window frame of each masked variable. */
   pos: Int32Array;
-  rhs: Float64Array;
+  /** The block's variables (s at pos). */
   sc: Float64Array;
+  /** Least squares on P and ℓ for the unweighted windows. */
+  segments: Ar2SegmentSolver;
+  /** KᵀWỹ of a window with a gap. */
+  rhs: Float64Array;
+  /** ident[a] = a (the weighted Gram block is already masked). */
   ident: Int32Array;
-  /** KᵀK (w × w). */
-  gram: Float64Array;
+  /** KᵀWK of a window with a gap (m × m), allocated on the first gap. */
   wgram: Float64Array | null;
   ws: NnlsWorkspace;
 }
 
 /**
  * One NNLS block (§6.3 step 4.1 or 5): variables at frames start + j, j < n, that are in
- * the mask, with Gram block G[off + j][off + j'] and right-hand side K[:n,:n]ᵀ·ỹ[start:].
- * With a gap in the block, the weighted Gram KᵀWK and rhs KᵀWỹ are built instead.
+ * the mask, with the kernel matrix K[:n,:n] (whose Gram matrix is the lower-right n × n
+ * block of KᵀK) and right-hand side K[:n,:n]ᵀ·ỹ[start:start+n], solved segment by segment
+ * (ar2Segments.ts). With a gap in the block, the weighted Gram KᵀWK and rhs KᵀWỹ are built
+ * and solved by Cholesky (nnls.ts) instead.
  */
 function solveBlock(
   yt: Float64Array,
@@ -259,22 +250,17 @@ function solveBlock(
   mask: Uint8Array,
   weights: Uint8Array | null,
   h: Float64Array,
-  filter: Ar2Filter,
-  G: Float64Array,
   w: number,
   start: number,
   n: number,
   buf: WindowBuffers,
 ): void {
-  const off = w - n;
-  const { index, pos, rhs, sc, u } = buf;
+  const { pos, rhs, sc } = buf;
+  // The masked frames (branch-free: mask is 0 or 1).
   let m = 0;
   for (let j = 0; j < n; j++) {
-    if (mask[start + j] === 1) {
-      pos[m] = j;
-      index[m] = off + j;
-      m++;
-    }
+    pos[m] = j;
+    m += mask[start + j];
   }
   if (m === 0) return;
   let gap = false;
@@ -288,46 +274,8 @@ function solveBlock(
   }
   for (let a = 0; a < m; a++) sc[a] = s[start + pos[a]];
   if (!gap) {
-    // Kᵀỹ by the backward recursion u_j = ỹ_j + g₁u_{j+1} + g₂u_{j+2} (Aᵀu = ỹ).
-    const { g1, g2, scale } = filter;
-    let u1 = 0;
-    let u2 = 0;
-    for (let k = n - 1; k >= 0; k--) {
-      const v = yt[start + k] + g1 * u1 + g2 * u2;
-      u[k] = v;
-      u2 = u1;
-      u1 = v;
-    }
-    for (let a = 0; a < m; a++) rhs[a] = scale * u[pos[a]];
-    nnlsGram(G, w, index, m, rhs, sc, buf.ws, (sv, grad) => {
-      // ℓ = Kᵀ(ỹ − K s): forward recursion for K s, backward recursion for Kᵀ.
-      // s is 0 before pos[0], so c is too; ℓ is needed from pos[0] on only.
-      const k0 = pos[0];
-      let c1 = 0;
-      let c2 = 0;
-      let pa = 0;
-      let next = k0;
-      for (let k = k0; k < n; k++) {
-        let x = 0;
-        if (k === next) {
-          x = sv[pa++];
-          next = pa < m ? pos[pa] : n;
-        }
-        const c = x + g1 * c1 + g2 * c2;
-        u[k] = yt[start + k] - scale * c;
-        c2 = c1;
-        c1 = c;
-      }
-      let v1 = 0;
-      let v2 = 0;
-      for (let k = n - 1; k >= k0; k--) {
-        const v = u[k] + g1 * v1 + g2 * v2;
-        u[k] = v;
-        v2 = v1;
-        v1 = v;
-      }
-      for (let a = 0; a < m; a++) grad[a] = scale * u[pos[a]];
-    });
+    buf.segments.setWindow(yt, start, n, pos, m);
+    activeSetNnls(m, sc, buf.segments, buf.ws);
   } else {
     const wts = weights as Uint8Array;
     if (!buf.wgram) buf.wgram = new Float64Array(w * w);
@@ -347,7 +295,7 @@ function solveBlock(
     }
     nnlsGram(wg, m, buf.ident, m, rhs, sc, buf.ws);
   }
-  for (let j = 0; j < n; j++) s[start + j] = 0;
+  // Frames off the mask are never set, so they are still 0.
   for (let a = 0; a < m; a++) s[start + pos[a]] = sc[a];
 }
 
@@ -356,17 +304,15 @@ let cachedBuffers: WindowBuffers | null = null;
 
 /** Window buffers for window size w (reused across traces of the same w). */
 function windowBuffers(w: number): WindowBuffers {
-  if (cachedBuffers && cachedBuffers.gram.length === w * w) return cachedBuffers;
+  if (cachedBuffers && cachedBuffers.pos.length === w) return cachedBuffers;
   const ident = new Int32Array(w);
   for (let a = 0; a < w; a++) ident[a] = a;
   cachedBuffers = {
-    u: new Float64Array(w),
-    index: new Int32Array(w),
     pos: new Int32Array(w),
-    rhs: new Float64Array(w),
     sc: new Float64Array(w),
+    segments: new Ar2SegmentSolver(w),
+    rhs: new Float64Array(w),
     ident,
-    gram: new Float64Array(w * w),
     wgram: null,
     ws: createNnlsWorkspace(w),
   };
@@ -374,7 +320,8 @@ function windowBuffers(w: number): WindowBuffers {
 }
 
 /**
- * §6.3 `onnls`: windowed NNLS of ỹ (overwritten) on the mask. Returns s (length T).
+ * §6.3 `onnls`: windowed NNLS of ỹ on the mask. Returns s (length T). ỹ is consumed: each
+ * window's committed spikes are subtracted only from the frames later windows read.
  */
 function windowedNnls(
   yt: Float64Array,
@@ -389,34 +336,27 @@ function windowedNnls(
   const s = new Float64Array(T);
   const shift = Math.min(w, SHIFT);
   const buf = windowBuffers(w);
-  const G = kernelGram(h, w, buf.gram);
+  const { g1, g2, scale } = filter;
+  buf.segments.setKernel(g1, g2, scale);
   const end = Math.max(1, T - w);
   let i = 0;
   let last = 0;
-  const { g1, g2, scale } = filter;
   for (; i < end; i += shift) {
     last = i;
-    // Warm start of the frames no earlier window has seen (the unique optimum is unchanged).
-    for (let t = i === 0 ? 0 : i + w - shift; t < i + w; t++) if (mask[t] === 1) s[t] = seed[t];
-    solveBlock(yt, s, mask, weights, h, filter, G, w, i, w, buf);
-    // §6.3 step 4.2: ỹ[i:i+w] −= K[:, 0:Δ]·s[i:i+Δ], as the forward recursion of A⁻¹.
-    let any = false;
-    for (let t = 0; t < shift; t++) if (s[i + t] !== 0) any = true;
-    if (!any) continue;
-    let v1 = 0;
-    let v2 = 0;
-    for (let k = 0; k < w; k++) {
-      const v = (k < shift ? s[i + k] : 0) + g1 * v1 + g2 * v2;
-      yt[i + k] -= scale * v;
-      v2 = v1;
-      v1 = v;
-    }
+    // Warm start of the frames no earlier window has seen (the unique optimum is unchanged):
+    // they are still 0, and the seed is 0 off the mask.
+    const from = i === 0 ? 0 : i + w - shift;
+    s.set(seed.subarray(from, i + w), from);
+    solveBlock(yt, s, mask, weights, h, w, i, w, buf);
+    // §6.3 step 4.2: ỹ[i:i+w] −= K[:, 0:Δ]·s[i:i+Δ]; frames before i + Δ are never read again.
+    buf.segments.subtractCommitted(yt, s, i, shift, w);
   }
   const tailStart = last + shift;
   const n = T - tailStart;
   if (n > 0) {
-    for (let t = Math.max(tailStart, last + w); t < T; t++) if (mask[t] === 1) s[t] = seed[t];
-    solveBlock(yt, s, mask, weights, h, filter, G, w, tailStart, n, buf);
+    const from = Math.max(tailStart, last + w);
+    if (from < T) s.set(seed.subarray(from, T), from);
+    solveBlock(yt, s, mask, weights, h, w, tailStart, n, buf);
   }
   return s;
 }
@@ -467,8 +407,9 @@ function calciumFromSpikes(
       const sw = s[t - w];
       xw = sw > NNLS_TOL ? sw : 0;
     }
-    const f = g1 * f1 + g2 * f2 + h0 * xt + h1 * xPrev;
-    const e = g1 * e1 + g2 * e2 + hw * xw + hw1 * xw1;
+    // g₁·(previous) added last: the dependency chain is one multiply-add per frame.
+    const f = h0 * xt + h1 * xPrev + g2 * f2 + g1 * f1;
+    const e = hw * xw + hw1 * xw1 + g2 * e2 + g1 * e1;
     xPrev = xt;
     xw1 = xw;
     c[t] = f - e;
@@ -687,7 +628,8 @@ function constrainedOasisAr2(
   const a = ar1.g;
   const lam1 = ar1.lam;
   const { yt, mask, seed, yb } = traceScratch(T);
-  for (let t = 0; t < T; t++) yb[t] = weights && weights[t] === 0 ? 0 : y[t] - b;
+  if (weights) for (let t = 0; t < T; t++) yb[t] = weights[t] === 0 ? 0 : y[t] - b;
+  else for (let t = 0; t < T; t++) yb[t] = y[t] - b;
   let sAr1: Float64Array;
   if (opts.optimizeG > 0) {
     d = a ** (1 / DECIMATE);
@@ -714,7 +656,8 @@ function constrainedOasisAr2(
 
   // §6.3 step 3: ỹ = (y − b) − λ·f_λ, last two frames λ(1 − g₁) and λ.
   const off = lam * fLam;
-  for (let t = 0; t < T; t++) yt[t] = weights && weights[t] === 0 ? 0 : y[t] - b - off;
+  if (weights) for (let t = 0; t < T; t++) yt[t] = weights[t] === 0 ? 0 : y[t] - b - off;
+  else for (let t = 0; t < T; t++) yt[t] = y[t] - b - off;
   if (T >= 2) yt[T - 2] = weights && weights[T - 2] === 0 ? 0 : y[T - 2] - b - lam * (1 - g1);
   yt[T - 1] = weights && weights[T - 1] === 0 ? 0 : y[T - 1] - b - lam;
   const w = Math.min(T, window);
