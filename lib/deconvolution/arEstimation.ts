@@ -35,23 +35,28 @@ function seed45Normals(count: number): readonly number[] {
   return rootFixNormals;
 }
 
-/** Grow-only buffer behind {@link centred} (its result is only read before the next call). */
-let centredScratch = new Float64Array(0);
+/**
+ * mean(y) in the input's precision, as numpy computes it: pairwise sum, float32 for a
+ * Float32Array.
+ */
+function traceMean(y: Trace): number {
+  const frames = y.length;
+  return y instanceof Float32Array
+    ? Math.fround(pairwiseSum(y, 0, frames, true) / frames)
+    : pairwiseSum(y, 0, frames, false) / frames;
+}
 
 /**
- * x = y − mean(y) in the input's precision (numpy `y - np.mean(y)`), as float64 values, in a
- * shared scratch buffer.
+ * x = y − mean(y) in the input's precision (numpy `y - np.mean(y)`), as float64 values.
+ * @param y - the trace
+ * @param mean - {@link traceMean}(y)
  */
-function centred(y: Trace): Float64Array {
+function centred(y: Trace, mean: number): Float64Array {
   const frames = y.length;
-  const single = y instanceof Float32Array;
-  if (centredScratch.length < frames) centredScratch = new Float64Array(frames);
-  const x = centredScratch.subarray(0, frames);
-  if (single) {
-    const mean = Math.fround(pairwiseSum(y, 0, frames, true) / frames);
+  const x = new Float64Array(frames);
+  if (y instanceof Float32Array) {
     for (let t = 0; t < frames; t++) x[t] = Math.fround(y[t] - mean);
   } else {
-    const mean = pairwiseSum(y, 0, frames, false) / frames;
     for (let t = 0; t < frames; t++) x[t] = y[t] - mean;
   }
   return x;
@@ -66,28 +71,29 @@ function autocovarianceLength(frames: number): number {
 }
 
 /**
- * Biased autocovariance values read at lags 0…maxLag from the circular buffer
- * IFFT(|FFT(x, N)|²)/T (§3 step 2): γ(k) for k < T, 0 for T ≤ k ≤ N − T, γ(N − k) above.
- * Short lag ranges use the direct sums (identical values up to rounding, O(T·maxLag)),
- * long ones the FFT.
- * @param x - the centred trace
+ * Biased autocovariance of x = y − mean(y) (centred in the input's precision) read at lags
+ * 0…maxLag from the circular buffer IFFT(|FFT(x, N)|²)/T (§3 step 2): γ(k) for k < T, 0 for
+ * T ≤ k ≤ N − T, γ(N − k) above. Short lag ranges use the direct sums (identical values up
+ * to rounding, O(T·maxLag)), long ones the FFT.
+ * @param y - the trace
  * @param maxLag - m, at most N − 1
  */
-function circularAutocovariance(x: Float64Array, maxLag: number): Float64Array {
-  const frames = x.length;
+function circularAutocovariance(y: Trace, maxLag: number): Float64Array {
+  const frames = y.length;
   const size = autocovarianceLength(frames);
+  const mean = traceMean(y);
   const out = new Float64Array(maxLag + 1);
   if (maxLag + 1 <= 4 * Math.log2(size) && maxLag < frames) {
-    // All lags k < T: eight lags per pass, each sum still accumulated in t order.
+    // All lags k < T: up to eight lags per pass over the trace, each sum in t order.
+    const single = y instanceof Float32Array;
     const acc = new Float64Array(maxLag + 8);
     for (let k0 = 0; k0 <= maxLag; k0 += 8) {
-      const main = Math.max(0, frames - k0 - 7);
-      lagProducts8(x, k0, main, acc);
-      lagProductsTail(x, k0, Math.min(k0 + 7, maxLag), main, acc);
+      lagProducts8(y, frames, mean, single, k0, k0 + 7 <= maxLag, acc);
     }
     for (let k = 0; k <= maxLag; k++) out[k] = acc[k] / frames;
     return out;
   }
+  const x = centred(y, mean);
   if (maxLag + 1 <= 4 * Math.log2(size)) {
     for (let k = 0; k <= maxLag; k++) {
       const lag = k < frames ? k : k <= size - frames ? -1 : size - k;
@@ -123,11 +129,30 @@ function circularAutocovariance(x: Float64Array, maxLag: number): Float64Array {
 const LAG_CHUNK = 4096;
 
 /**
- * acc[k₀ + j] = Σ_{t < to} x_t·x_{t+k₀+j} for j = 0…7, in t order, with eight running sums in
- * registers (to ≤ T − k₀ − 7). The stores run once per chunk, starting before the first, so code
- * V8 compiles mid-loop has seen them.
+ * acc[k₀ + j] = Σ_{t ≤ T−1−k₀−j} x_t·x_{t+k₀+j} for j = 0…7 (j < 7 unless `eighth`),
+ * x_t = y_t − mean (fl32 when single), each sum in t order. The pass runs over the later
+ * factor u = t + k₀ + j: each frame x_u is read and centred once, x_{u−k₀−j} come from a
+ * register delay line (0 before the trace starts: the products added there are exact zeros
+ * for finite x), and lag k₀ + j receives x_{u−k₀−j}·x_u. The stores run once per chunk,
+ * starting before the first, so code V8 compiles mid-loop has seen them; no statement before
+ * the loop needs type feedback (V8 allocates it mid-loop on the first call).
+ * @param y - the trace
+ * @param frames - T, the length of y
+ * @param mean - the mean removed from every frame
+ * @param single - centre in float32 (Float32Array input)
+ * @param k0 - first lag k₀
+ * @param eighth - also accumulate lag k₀ + 7 (left 0 otherwise: p = 1 with 5 lags needs 7)
+ * @param acc - output, length ≥ k₀ + 8
  */
-function lagProducts8(x: Float64Array, k0: number, to: number, acc: Float64Array): void {
+function lagProducts8(
+  y: Trace,
+  frames: number,
+  mean: number,
+  single: boolean,
+  k0: number,
+  eighth: boolean,
+  acc: Float64Array,
+): void {
   let a0 = 0;
   let a1 = 0;
   let a2 = 0;
@@ -136,7 +161,15 @@ function lagProducts8(x: Float64Array, k0: number, to: number, acc: Float64Array
   let a5 = 0;
   let a6 = 0;
   let a7 = 0;
-  let t = 0;
+  // d_j = x_{u−k₀−j} (0 for negative indices).
+  let d1 = 0;
+  let d2 = 0;
+  let d3 = 0;
+  let d4 = 0;
+  let d5 = 0;
+  let d6 = 0;
+  let d7 = 0;
+  let u = k0;
   for (;;) {
     acc[k0] = a0;
     acc[k0 + 1] = a1;
@@ -146,36 +179,27 @@ function lagProducts8(x: Float64Array, k0: number, to: number, acc: Float64Array
     acc[k0 + 5] = a5;
     acc[k0 + 6] = a6;
     acc[k0 + 7] = a7;
-    if (t >= to) return;
-    const end = Math.min(to, t + LAG_CHUNK);
-    for (; t < end; t++) {
-      const xt = x[t];
-      const o = t + k0;
-      a0 += xt * x[o];
-      a1 += xt * x[o + 1];
-      a2 += xt * x[o + 2];
-      a3 += xt * x[o + 3];
-      a4 += xt * x[o + 4];
-      a5 += xt * x[o + 5];
-      a6 += xt * x[o + 6];
-      a7 += xt * x[o + 7];
+    if (u >= frames) return;
+    const end = Math.min(frames, u + LAG_CHUNK);
+    for (; u < end; u++) {
+      const xu = single ? Math.fround(y[u] - mean) : y[u] - mean;
+      const d0 = k0 === 0 ? xu : single ? Math.fround(y[u - k0] - mean) : y[u - k0] - mean;
+      a0 += d0 * xu;
+      a1 += d1 * xu;
+      a2 += d2 * xu;
+      a3 += d3 * xu;
+      a4 += d4 * xu;
+      a5 += d5 * xu;
+      a6 += d6 * xu;
+      if (eighth) a7 += d7 * xu;
+      d7 = d6;
+      d6 = d5;
+      d5 = d4;
+      d4 = d3;
+      d3 = d2;
+      d2 = d1;
+      d1 = d0;
     }
-  }
-}
-
-/** acc[k] += Σ_{from ≤ t < T − k} x_t·x_{t+k} for k = k₀…k₁, lag by lag (the last frames). */
-function lagProductsTail(
-  x: Float64Array,
-  k0: number,
-  k1: number,
-  from: number,
-  acc: Float64Array,
-): void {
-  const frames = x.length;
-  for (let k = k0; k <= k1; k++) {
-    let sum = acc[k];
-    for (let t = from; t + k < frames; t++) sum += x[t] * x[t + k];
-    acc[k] = sum;
   }
 }
 
@@ -230,7 +254,7 @@ function estimateTimeConstant(
   const frames = y.length;
   assertLagsFit(frames, lags, p);
   const m = lags + p;
-  const gamma = circularAutocovariance(centred(y), m);
+  const gamma = circularAutocovariance(y, m);
   let finite = Number.isFinite(sn);
   for (let k = 0; k <= m; k++) finite &&= Number.isFinite(gamma[k]);
   if (!finite) {

@@ -11,22 +11,21 @@
  * `rfftfreq` product, bit for bit).
  *
  * Computed in float64 whatever the input dtype (scipy works in the input precision; the
- * difference is ≤ 6e-7 relative, §2 "Precision").
+ * difference is ≤ 6e-7 relative, §2 "Precision"). Segments go two at a time through one
+ * complex FFT (./fft.ts `segmentPowerPlan`), and for even L each segment sum is the sum of
+ * its two half-blocks, each half-block summed once.
  */
-import { realFftPlan } from './fft.js';
+import { segmentPowerPlan } from './fft.js';
 import type { Trace } from './types.js';
 
 /** Welch's default segment length (scipy nperseg). */
 const WELCH_SEGMENT = 256;
 
-/** Window, its energy and scratch buffers for one segment length. */
+/** Window and its energy for one segment length. */
 interface WelchPlan {
   readonly length: number;
   readonly window: Float64Array;
   readonly windowEnergy: number;
-  readonly segment: Float64Array;
-  readonly re: Float64Array;
-  readonly im: Float64Array;
 }
 
 const welchPlans = new Map<number, WelchPlan>();
@@ -42,18 +41,30 @@ function welchPlan(length: number): WelchPlan {
     }
     let windowEnergy = 0;
     for (let n = 0; n < length; n++) windowEnergy += window[n] * window[n];
-    const bins = Math.floor(length / 2) + 1;
-    plan = {
-      length,
-      window,
-      windowEnergy,
-      segment: new Float64Array(length),
-      re: new Float64Array(bins),
-      im: new Float64Array(bins),
-    };
+    plan = { length, window, windowEnergy };
     welchPlans.set(length, plan);
   }
   return plan;
+}
+
+/**
+ * Σ y[start : start + count], four interleaved running sums (y_{start+4i+r} into sum r).
+ */
+function blockSum(y: Trace, start: number, count: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const end = start + count;
+  let t = start;
+  for (; t + 4 <= end; t += 4) {
+    s0 += y[t];
+    s1 += y[t + 1];
+    s2 += y[t + 2];
+    s3 += y[t + 3];
+  }
+  for (; t < end; t++) s0 += y[t];
+  return s0 + s1 + (s2 + s3);
 }
 
 /**
@@ -83,23 +94,36 @@ function welchPsd(y: Trace, out?: Float64Array): Float64Array {
   const frames = y.length;
   const length = welchSegmentLength(frames);
   const plan = welchPlan(length);
-  const fft = realFftPlan(length);
-  const bins = fft.bins;
+  const power = segmentPowerPlan(length);
+  const bins = power.bins;
   const psd = out ?? new Float64Array(bins);
-  psd.fill(0, 0, bins);
   const overlap = Math.floor(length / 2);
   const step = length - overlap;
   const segments = Math.floor((frames - overlap) / step);
-  const { window, segment, re, im } = plan;
-  for (let k = 0; k < segments; k++) {
-    const start = k * step;
-    let sum = 0;
-    for (let n = 0; n < length; n++) sum += y[start + n];
-    const mean = sum / length;
-    for (let n = 0; n < length; n++) segment[n] = (y[start + n] - mean) * window[n];
-    fft.forward(segment, re, im);
-    for (let j = 0; j < bins; j++) psd[j] += re[j] * re[j] + im[j] * im[j];
+  const { window } = plan;
+  // ȳ_k from half-block sums when the halves tile the segment (even L: S = L/2); segments
+  // are taken in order, so the upper half of one is the lower half of the next.
+  const halves = step === overlap;
+  let lowerHalf = halves ? blockSum(y, 0, step) : 0;
+  const segmentMean = (start: number): number => {
+    if (!halves) return blockSum(y, start, length) / length;
+    const upperHalf = blockSum(y, start + step, step);
+    const sum = lowerHalf + upperHalf;
+    lowerHalf = upperHalf;
+    return sum / length;
+  };
+  power.reset();
+  for (let k = 0; k < segments; k += 2) {
+    const startA = k * step;
+    const meanA = segmentMean(startA);
+    if (k + 1 < segments) {
+      const startB = startA + step;
+      power.add(y, startA, meanA, startB, segmentMean(startB), window);
+    } else {
+      power.add(y, startA, meanA, -1, 0, window);
+    }
   }
+  power.read(psd);
   // Density scaling 1/Σw², one-sided doubling (not DC, not Nyquist for even L), mean over K.
   const scale = 1 / (plan.windowEnergy * segments);
   const nyquist = length % 2 === 0 ? bins - 1 : -1;

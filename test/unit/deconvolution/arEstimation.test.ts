@@ -6,7 +6,12 @@ import {
   estimateTimeConstant,
 } from '../../../lib/deconvolution/arEstimation.js';
 import { legacyRandomState } from '../../../lib/deconvolution/legacyRandom.js';
-import { arRoots, lstsqMinNorm, polyFromRoots } from '../../../lib/deconvolution/linalg.js';
+import {
+  arRoots,
+  lstsqMinNorm,
+  pairwiseSum,
+  polyFromRoots,
+} from '../../../lib/deconvolution/linalg.js';
 import { DeconvolutionError, InvalidParameterError } from '../../../lib/errors.js';
 import { genData } from '../../helpers/genData.js';
 import {
@@ -114,16 +119,16 @@ describe('linalg helpers', () => {
 });
 
 describe('circularAutocovariance', () => {
-  it('gives the biased linear autocovariance, the same by direct sums and by FFT', () => {
+  it('gives the biased linear autocovariance of the centred trace, by direct sums and by FFT', () => {
     // Prepare
     const { y } = genData({ g: [0.9], sn: 0.2, T: 700, b: 1, firerate: 1, framerate: 30, seed: 5 });
-    const x = y[0];
+    const trace = y[0];
     let mean = 0;
-    for (let t = 0; t < x.length; t++) mean += x[t] / x.length;
-    const centred = x.map((v) => v - mean);
+    for (let t = 0; t < trace.length; t++) mean += trace[t] / trace.length;
+    const centred = trace.map((v) => v - mean);
     // Act
-    const direct = circularAutocovariance(centred, 6);
-    const viaFft = circularAutocovariance(centred, 300);
+    const direct = circularAutocovariance(trace, 6);
+    const viaFft = circularAutocovariance(trace, 300);
     // Assess
     for (let k = 0; k <= 6; k++) {
       let sum = 0;
@@ -132,6 +137,33 @@ describe('circularAutocovariance', () => {
       expect(viaFft[k]).toBeCloseTo(direct[k], 12);
     }
   });
+
+  it.each([1, 6, 7, 12])(
+    'accumulates each direct lag sum in frame order, bit for bit (maxLag = %i, float32)',
+    (maxLag) => {
+      // Prepare: numpy's float32 centring x_t = fl32(y_t − fl32(mean)), mean by pairwise sum
+      const { y } = genData({
+        g: [0.9],
+        sn: 0.3,
+        T: 500,
+        b: 10,
+        firerate: 1,
+        framerate: 30,
+        seed: 8,
+      });
+      const trace = Float32Array.from(y[0]);
+      const mean = Math.fround(pairwiseSum(trace, 0, trace.length, true) / trace.length);
+      const x = Float64Array.from(trace, (v) => Math.fround(v - mean));
+      // Act
+      const gamma = circularAutocovariance(trace, maxLag);
+      // Assess: every lag is the t-order sum Σ x_t·x_{t+k} over T
+      for (let k = 0; k <= maxLag; k++) {
+        let sum = 0;
+        for (let t = 0; t + k < x.length; t++) sum += x[t] * x[t + k];
+        expect(gamma[k]).toBe(sum / trace.length);
+      }
+    },
+  );
 
   it('reads circular indices of the length-N buffer for tiny traces (T = 3, N = 8)', () => {
     // Prepare

@@ -61,6 +61,59 @@ describe('welchPsd', () => {
   });
 });
 
+/** scipy `signal.welch` defaults (fs = 1) by the definition, segment by segment. */
+function referenceWelch(y: Float32Array | Float64Array): Float64Array {
+  const T = y.length;
+  const L = Math.min(256, T);
+  const step = L - Math.floor(L / 2);
+  const K = Math.floor((T - Math.floor(L / 2)) / step);
+  const w =
+    L === 1
+      ? [1]
+      : Array.from({ length: L }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / L));
+  const energy = w.reduce((acc, v) => acc + v * v, 0);
+  const bins = Math.floor(L / 2) + 1;
+  const psd = new Float64Array(bins);
+  for (let k = 0; k < K; k++) {
+    let mean = 0;
+    for (let n = 0; n < L; n++) mean += y[k * step + n];
+    mean /= L;
+    for (let j = 0; j < bins; j++) {
+      let re = 0;
+      let im = 0;
+      for (let n = 0; n < L; n++) {
+        const angle = (-2 * Math.PI * ((j * n) % L)) / L;
+        re += w[n] * (y[k * step + n] - mean) * Math.cos(angle);
+        im += w[n] * (y[k * step + n] - mean) * Math.sin(angle);
+      }
+      const factor = j === 0 || (L % 2 === 0 && j === bins - 1) ? 1 : 2;
+      psd[j] += (factor * (re * re + im * im)) / (energy * K);
+    }
+  }
+  return psd;
+}
+
+describe('welchPsd against the definition', () => {
+  it.each([1, 2, 5, 64, 255, 256, 300, 384, 512, 640, 1000])(
+    'agrees within 1e-12 of the largest bin for T = %i, float64 and float32',
+    (T) => {
+      // Prepare: offset noise with a slow ramp, so the detrend matters
+      const base = whiteNoise(T, 0.5, 30 + T).map((v, t) => v + 0.01 * t);
+      for (const y of [base, Float32Array.from(base)]) {
+        const expected = referenceWelch(y);
+        // Act
+        const psd = welchPsd(y);
+        // Assess
+        expect(psd).toHaveLength(expected.length);
+        const scale = Math.max(...expected);
+        for (let j = 0; j < expected.length; j++) {
+          expect(Math.abs(psd[j] - expected[j])).toBeLessThanOrEqual(1e-12 * scale);
+        }
+      }
+    },
+  );
+});
+
 describe('getSn', () => {
   it.each(['mean', 'median', 'logmexp'])('estimates σ of white noise with %s', (method) => {
     // Prepare
