@@ -9,6 +9,7 @@ import { InvalidInputError } from '../lib/errors.js';
 
 /** A ByteSource over a local file; call `close()` when done with it. */
 interface FileSource extends ByteSource {
+  readInto(offset: number, target: Uint8Array): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -38,13 +39,19 @@ function fileSource(path: string): FileSource {
     async read(offset, length) {
       const total = await source.size();
       const start = Math.min(Math.max(0, offset), total);
-      const wanted = Math.max(0, Math.min(length, total - start));
-      const out = Buffer.allocUnsafe(wanted);
+      const out = Buffer.allocUnsafe(Math.max(0, Math.min(length, total - start)));
+      const got = await source.readInto(start, out);
+      return new Uint8Array(out.buffer, out.byteOffset, got);
+    },
+    async readInto(offset: number, target: Uint8Array): Promise<number> {
+      const total = await source.size();
+      const start = Math.min(Math.max(0, offset), total);
+      const wanted = Math.max(0, Math.min(target.byteLength, total - start));
       const h = await file();
       let got = 0;
       try {
         while (got < wanted) {
-          const { bytesRead } = await h.read(out, got, wanted - got, start + got);
+          const { bytesRead } = await h.read(target, got, wanted - got, start + got);
           if (bytesRead === 0) break;
           got += bytesRead;
         }
@@ -55,7 +62,7 @@ function fileSource(path: string): FileSource {
           { cause },
         );
       }
-      return new Uint8Array(out.buffer, out.byteOffset, got);
+      return got;
     },
     async close() {
       const h = handle;

@@ -15,6 +15,44 @@ interface ByteSource {
    * caller owns: it may modify them (the job overwrites traces in place).
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: fills `target` from `offset` (fewer bytes only if the source ends first) and returns
+   * the count. Lets a caller reuse one buffer for many reads: fresh memory is costly to touch.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<number>;
+}
+
+/**
+ * Fills `target` from `source` at `offset`: through `readInto` when the source has it, else one
+ * `read` copied over. Returns the number of bytes read.
+ */
+async function readIntoBuffer(
+  source: ByteSource,
+  offset: number,
+  target: Uint8Array,
+): Promise<number> {
+  if (source.readInto) return source.readInto(offset, target);
+  const bytes = await source.read(offset, target.byteLength);
+  target.set(bytes);
+  return bytes.byteLength;
+}
+
+/**
+ * A free list of equally sized scratch buffers: `take` hands out a free one (or a new one) and
+ * `give` returns it. Reusing buffers instead of allocating one per read keeps the pages warm.
+ */
+class BufferPool {
+  private readonly free: Uint8Array[] = [];
+
+  constructor(readonly size: number) {}
+
+  take(): Uint8Array {
+    return this.free.pop() ?? new Uint8Array(this.size);
+  }
+
+  give(buffer: Uint8Array): void {
+    if (buffer.byteLength === this.size && this.free.length < 4) this.free.push(buffer);
+  }
 }
 
 /** Sequential write-only bytes. Outputs appear whole on `close` or not at all (`abort`). */
@@ -33,11 +71,16 @@ function memorySource(name: string, bytes: Uint8Array): ByteSource {
   return {
     name,
     size: async () => bytes.byteLength,
-    read: async (offset, length) =>
-      bytes.slice(
+    readInto: async (offset, target) => {
+      const piece = bytes.subarray(
         Math.min(offset, bytes.byteLength),
-        Math.min(offset + length, bytes.byteLength),
-      ),
+        Math.min(offset + target.byteLength, bytes.byteLength),
+      );
+      target.set(piece);
+      return piece.byteLength;
+    },
+    read: async (offset, length) =>
+      bytes.slice(Math.min(offset, bytes.byteLength), Math.min(offset + length, bytes.byteLength)),
   };
 }
 
@@ -72,4 +115,4 @@ function memorySink(): ByteSink & { bytes(): Uint8Array; closed: boolean } {
 }
 
 export type { ByteSink, ByteSource };
-export { memorySink, memorySource };
+export { BufferPool, memorySink, memorySource, readIntoBuffer };

@@ -144,7 +144,9 @@ function s3Sink(
     async write(chunk) {
       hash.update(chunk);
       size += chunk.byteLength;
-      if (!body.write(chunk)) {
+      // The stream keeps what it is given until the upload reads it, and callers may reuse
+      // `chunk` once this resolves (ByteSink contract): hand it a copy.
+      if (!body.write(Buffer.from(chunk))) {
         // a failed upload never drains: surface its error instead of waiting forever
         await Promise.race([once(body, 'drain'), done.then(() => undefined)]);
       }

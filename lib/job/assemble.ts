@@ -10,7 +10,7 @@
  * footprints are byte-identical, so the metrics still hold); only the producer is ours. The
  * event-set footer copies the input's extraProperties (null if absent: contract §11.10).
  */
-import type { ByteSink, ByteSource } from '../bytes.js';
+import { BufferPool, type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
 import { InvalidInputError } from '../errors.js';
 import { buildCellSetFooter, buildEventSetFooter, openCellSet } from '../isxd/index.js';
 import type { CellSummary, ChunkResult } from './deconvolveChunk.js';
@@ -33,6 +33,8 @@ interface FileOutputs {
 }
 
 const COPY_BYTES = 4 * 1024 * 1024;
+/** Copy buffers reused from part to part and file to file (fresh pages cost more than the copy). */
+const copyBuffers = new BufferPool(COPY_BYTES);
 
 /**
  * Writes the parts to `to` in order, `COPY_BYTES` at a time, reading the next piece while the
@@ -42,6 +44,9 @@ async function copyParts(
   parts: { open: () => Promise<ByteSource>; expected: () => Promise<number>; what: string }[],
   to: ByteSink,
 ): Promise<void> {
+  // Two reused buffers: piece k+1 is read into one while piece k is written from the other.
+  const buffers = [copyBuffers.take(), copyBuffers.take()];
+  let turn = 0;
   async function* pieces(): AsyncGenerator<Uint8Array> {
     for (const part of parts) {
       // The chunk's result first: the part is whole once its chunk has reported.
@@ -55,7 +60,16 @@ async function copyParts(
         );
       }
       for (let at = 0; at < size; at += COPY_BYTES) {
-        yield await from.read(at, Math.min(COPY_BYTES, size - at));
+        const piece = buffers[turn].subarray(0, Math.min(COPY_BYTES, size - at));
+        turn ^= 1;
+        const got = await readIntoBuffer(from, at, piece);
+        if (got !== piece.byteLength) {
+          throw new InvalidInputError(
+            `${from.name}: ${part.what} ended at byte ${at + got}, expected ${expected}`,
+            'PartSize',
+          );
+        }
+        yield piece;
       }
     }
   }
@@ -73,6 +87,7 @@ async function copyParts(
   } finally {
     await next.catch(() => {});
     await source.return(undefined);
+    for (const b of buffers) copyBuffers.give(b);
   }
 }
 

@@ -13,7 +13,7 @@
  *   s_t ≥ K·sn               (only with --event-threshold-sn K).
  * Offsets are µs from the file start: round(t·period·1e6) (contract §4).
  */
-import type { ByteSink, ByteSource } from '../bytes.js';
+import { BufferPool, type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
 import { constrainedFoopsi } from '../deconvolution/constrainedFoopsi.js';
 import { arRoots } from '../deconvolution/linalg.js';
 import type { FoopsiOutput } from '../deconvolution/types.js';
@@ -95,6 +95,18 @@ function frameOffsets(
   const ratio = { num: BigInt(period.num), den: BigInt(period.den) };
   for (let t = 0; t < T; t++) offsets[t] = frameOffsetMicros(t, ratio);
   return offsets;
+}
+
+/** Batch buffers by size, reused from chunk to chunk (touching fresh pages costs more than reading). */
+const batchPools = new Map<number, BufferPool>();
+
+function batchPool(size: number): BufferPool {
+  let pool = batchPools.get(size);
+  if (pool === undefined) {
+    pool = new BufferPool(size);
+    batchPools.set(size, pool);
+  }
+  return pool;
 }
 
 /** Per-file facts every chunk of the file needs: µs offsets and the invalid-frame mask. */
@@ -280,94 +292,99 @@ async function runChunk(
     firstOffsetsUs: [],
   };
 
-  // Each batch of input cells is read once; its traces are overwritten in place by c and the
-  // batch is written as one run of the cell-set part (footprints kept verbatim), its events as one
-  // run of the event part.
-  for (let batchStart = 0; batchStart < numCells; batchStart += batchCells) {
-    const count = Math.min(batchCells, numCells - batchStart);
-    const first = item.cellStart + batchStart;
-    const input = await source.read(first * B, count * B);
-    if (input.byteLength !== count * B) {
-      throw new DeconvolutionError(
-        `${info.input}: cells ${first}…${first + count - 1} end past the data section (expected ${count * B} bytes, got ${input.byteLength})`,
-        'Truncated',
-      );
-    }
-    // The bytes are ours (ByteSource.read); copied only if a float32 view would be misaligned.
-    const part = input.byteOffset % 4 === 0 ? input : new Uint8Array(input);
-    packets.count = 0;
-    for (let k = 0; k < count; k++) {
-      const cell = first + k;
-      const at = k * B + footprintBytes;
-      const out = new Float32Array(part.buffer, part.byteOffset + at, T);
-      const name = info.names[cell];
-      const status = info.statuses[cell];
-      if (isSkipped(status, plan.options.acceptedOnly)) {
-        out.fill(Number.NaN);
+  // Each batch of input cells is read once, into a buffer reused from chunk to chunk; its traces
+  // are overwritten in place by c and the batch is written as one run of the cell-set part
+  // (footprints kept verbatim), its events as one run of the event part.
+  const pool = batchPool(Math.min(batchCells, numCells) * B);
+  const batch = pool.take();
+  try {
+    for (let batchStart = 0; batchStart < numCells; batchStart += batchCells) {
+      const count = Math.min(batchCells, numCells - batchStart);
+      const first = item.cellStart + batchStart;
+      const part = batch.subarray(0, count * B);
+      const got = await readIntoBuffer(source, first * B, part);
+      if (got !== count * B) {
+        throw new DeconvolutionError(
+          `${info.input}: cells ${first}…${first + count - 1} end past the data section (expected ${count * B} bytes, got ${got})`,
+          'Truncated',
+        );
+      }
+      packets.count = 0;
+      for (let k = 0; k < count; k++) {
+        const cell = first + k;
+        const at = k * B + footprintBytes;
+        const out = new Float32Array(part.buffer, part.byteOffset + at, T);
+        const name = info.names[cell];
+        const status = info.statuses[cell];
+        if (isSkipped(status, plan.options.acceptedOnly)) {
+          out.fill(Number.NaN);
+          result.cells.push({
+            cell,
+            name,
+            status,
+            skipped: true,
+            g: [],
+            tauSeconds: [],
+            sn: Number.NaN,
+            bl: Number.NaN,
+            lam: null,
+            numEvents: 0,
+            eventRateHz: 0,
+            skewness: Number.NaN,
+          });
+          result.eventCounts.push(0);
+          result.firstOffsetsUs.push('0');
+          continue;
+        }
+        traceBytes.set(part.subarray(at, at + 4 * T));
+        for (const t of info.invalidFrames) trace[t] = Number.NaN;
+
+        let r: ReturnType<typeof constrainedFoopsi>;
+        try {
+          r = constrainedFoopsi(trace, foopsiParams, foopsiOut);
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          throw new DeconvolutionError(
+            `${info.input}: cell ${cell} (${name}) cannot be deconvolved: ${reason}`,
+            err instanceof CaimanSpikesError ? err.code : 'Deconvolution',
+            { cause: err },
+          );
+        }
+        const maxSp = writeCalcium(r.c, r.sp, invalid, out);
+        const before = packets.count;
+        const firstFrame = packEvents(
+          r.sp,
+          invalid,
+          ROUND_OFF * maxSp,
+          K === null ? 0 : K * r.sn,
+          cell,
+          offsets,
+          packets,
+        );
+        const n = packets.count - before;
+        result.eventPartBytes += n * PACKET_BYTES;
+        result.eventCounts.push(n);
+        result.firstOffsetsUs.push(firstFrame < 0 ? '0' : String(offsets[firstFrame]));
         result.cells.push({
           cell,
           name,
           status,
-          skipped: true,
-          g: [],
-          tauSeconds: [],
-          sn: Number.NaN,
-          bl: Number.NaN,
-          lam: null,
-          numEvents: 0,
-          eventRateHz: 0,
-          skewness: Number.NaN,
+          skipped: false,
+          g: [...r.g],
+          tauSeconds: timeConstants([...r.g], periodSeconds),
+          sn: r.sn,
+          bl: r.bl,
+          lam: r.lam,
+          numEvents: n,
+          eventRateHz: validSeconds > 0 ? n / validSeconds : 0,
+          skewness: skewness(out),
         });
-        result.eventCounts.push(0);
-        result.firstOffsetsUs.push('0');
-        continue;
       }
-      traceBytes.set(part.subarray(at, at + 4 * T));
-      for (const t of info.invalidFrames) trace[t] = Number.NaN;
-
-      let r: ReturnType<typeof constrainedFoopsi>;
-      try {
-        r = constrainedFoopsi(trace, foopsiParams, foopsiOut);
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        throw new DeconvolutionError(
-          `${info.input}: cell ${cell} (${name}) cannot be deconvolved: ${reason}`,
-          err instanceof CaimanSpikesError ? err.code : 'Deconvolution',
-          { cause: err },
-        );
-      }
-      const maxSp = writeCalcium(r.c, r.sp, invalid, out);
-      const before = packets.count;
-      const firstFrame = packEvents(
-        r.sp,
-        invalid,
-        ROUND_OFF * maxSp,
-        K === null ? 0 : K * r.sn,
-        cell,
-        offsets,
-        packets,
-      );
-      const n = packets.count - before;
-      result.eventPartBytes += n * PACKET_BYTES;
-      result.eventCounts.push(n);
-      result.firstOffsetsUs.push(firstFrame < 0 ? '0' : String(offsets[firstFrame]));
-      result.cells.push({
-        cell,
-        name,
-        status,
-        skipped: false,
-        g: [...r.g],
-        tauSeconds: timeConstants([...r.g], periodSeconds),
-        sn: r.sn,
-        bl: r.bl,
-        lam: r.lam,
-        numEvents: n,
-        eventRateHz: validSeconds > 0 ? n / validSeconds : 0,
-        skewness: skewness(out),
-      });
+      await cellSetPart.write(part);
+      if (packets.count > 0) await eventPart.write(packets.held());
     }
-    await cellSetPart.write(part);
-    if (packets.count > 0) await eventPart.write(packets.held());
+  } finally {
+    pool.give(batch);
   }
   return result;
 }
