@@ -816,20 +816,32 @@ function lastShiftWeight(S: State): number {
 
 /** The mean of τ subtracted in §5.2 step 5.2: Σ (shift weight)²/w over pools, / (n_obs·(1 − g)). */
 function tauCentre(S: State): number {
-  const P = S.pools;
+  const { h, m, nObs } = S;
+  const { l, q, w, n } = S.pools;
   const omg = f32(1 - S.g);
+  const denominator = nObs * omg;
   let centre = 0;
-  for (let i = 0; i < P.n; i++) {
-    const sw = S.m === null ? 1 - S.h[P.l[i]] : omg * P.q[i];
-    if (P.w[i] !== 0) centre += (sw * sw) / P.w[i];
+  // The result is formed once per chunk of pools, the first time before any (see OSR_CHUNK): code
+  // V8 compiles mid-loop has seen it, instead of deoptimizing there on every call.
+  let i = 0;
+  for (;;) {
+    const result = f32(centre / denominator);
+    if (i >= n) return result;
+    const end = Math.min(n, i + OSR_CHUNK);
+    if (m === null) {
+      for (; i < end; i++) {
+        const sw = 1 - h[l[i]];
+        if (w[i] !== 0) centre += (sw * sw) / w[i];
+      }
+    } else {
+      for (; i < end; i++) {
+        const sw = omg * q[i];
+        if (w[i] !== 0) centre += (sw * sw) / w[i];
+      }
+    }
   }
-  return f32(centre / (S.nObs * omg));
 }
 
-/**
- * {@link residual}, and without gaps (τ stored by reconstructMean) also the next step's a and β
- * of {@link tauProducts} for the current pools' centre, in the same pass.
- */
 function residualForStep(S: State, b: number, r: Float64Array): number {
   const ws = S.ws;
   if (S.m !== null || !ws.tauReady) {
