@@ -7,7 +7,7 @@
  *
  * end = start + period·numTimes, as an exact reduced rational.
  */
-import type { ByteSource } from '../bytes.js';
+import { type ByteSource, readIntoBuffer } from '../bytes.js';
 import { readFooter } from '../isxd/container.js';
 import { bigintToPlain, toPlain } from '../isxd/json.js';
 import type { FileOutputs } from './assemble.js';
@@ -201,8 +201,12 @@ async function drawEvents(
     (info.numTimes - info.invalidFrames.length) * period,
   );
   const total = out.numEvents * 20;
+  // One buffer for every piece (fresh pages cost more than the reads).
+  const buffer = new Uint8Array(Math.min(READ_BYTES, total));
   for (let at = 0; at < total; at += READ_BYTES) {
-    accumulateEvents(summary, await eventSet.read(at, Math.min(READ_BYTES, total - at)));
+    const piece = buffer.subarray(0, Math.min(READ_BYTES, total - at));
+    await readIntoBuffer(eventSet, at, piece);
+    accumulateEvents(summary, piece);
   }
   return eventsPreview(summary);
 }
