@@ -37,4 +37,28 @@ function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-export { correlation, maxAbs };
+/**
+ * x = A⁻¹·b by Gaussian elimination with partial pivoting (dense test reference; A and b are
+ * overwritten).
+ */
+function gaussSolve(A: number[][], b: number[]): number[] {
+  const k = b.length;
+  for (let c = 0; c < k; c++) {
+    let p = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
+    [A[c], A[p]] = [A[p], A[c]];
+    [b[c], b[p]] = [b[p], b[c]];
+    for (let r = c + 1; r < k; r++) {
+      const f = A[r][c] / A[c][c];
+      for (let q = c; q < k; q++) A[r][q] -= f * A[c][q];
+      b[r] -= f * b[c];
+    }
+  }
+  for (let r = k - 1; r >= 0; r--) {
+    for (let q = r + 1; q < k; q++) b[r] -= A[r][q] * b[q];
+    b[r] /= A[r][r];
+  }
+  return b;
+}
+
+export { correlation, gaussSolve, maxAbs };

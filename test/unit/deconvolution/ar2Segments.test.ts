@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Ar2SegmentSolver } from '../../../lib/deconvolution/ar2Segments.js';
 import { activeSetNnls, createNnlsWorkspace, nnls } from '../../../lib/deconvolution/nnls.js';
 import { mulberry32 as rng } from '../../../lib/random.js';
+import { gaussSolve } from '../../helpers/numeric.js';
 
 /** Kernels: distinct roots (d, r) = (0.95, 0.6), a double root d = r = 0.9 (κ = d), and d > 1. */
 const KERNELS = [
@@ -29,21 +30,11 @@ function applyKt(K: Float64Array, n: number, v: Float64Array): Float64Array {
 
 /** Least squares on the columns P of K by normal equations and Gaussian elimination (reference). */
 function denseLeastSquares(K: Float64Array, n: number, P: number[], y: Float64Array): number[] {
-  const k = P.length;
   const A = P.map((i) => P.map((j) => applyKt(K, n, columnOf(K, n, j))[i]));
-  const x = P.map((i) => applyKt(K, n, y)[i]);
-  for (let c = 0; c < k; c++) {
-    for (let r = c + 1; r < k; r++) {
-      const f = A[r][c] / A[c][c];
-      for (let q = c; q < k; q++) A[r][q] -= f * A[c][q];
-      x[r] -= f * x[c];
-    }
-  }
-  for (let r = k - 1; r >= 0; r--) {
-    for (let q = r + 1; q < k; q++) x[r] -= A[r][q] * x[q];
-    x[r] /= A[r][r];
-  }
-  return x;
+  return gaussSolve(
+    A,
+    P.map((i) => applyKt(K, n, y)[i]),
+  );
 }
 
 function columnOf(K: Float64Array, n: number, j: number): Float64Array {

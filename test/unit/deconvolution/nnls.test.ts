@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createNnlsWorkspace, nnls, nnlsGram } from '../../../lib/deconvolution/nnls.js';
 import { mulberry32 as rng } from '../../../lib/random.js';
+import { gaussSolve } from '../../helpers/numeric.js';
 
 /** Random least-squares problem: K (rows × n) with entries in [−1, 1), y = K·x + noise. */
 function randomProblem(seed: number, rows: number, n: number) {
@@ -46,24 +47,11 @@ function bruteForce(G: Float64Array, b: Float64Array): Float64Array {
   for (let mask = 1; mask < 1 << n; mask++) {
     const idx: number[] = [];
     for (let j = 0; j < n; j++) if (mask & (1 << j)) idx.push(j);
-    const k = idx.length;
     const A = idx.map((i) => idx.map((j) => G[i * n + j]));
-    const x = idx.map((i) => b[i]);
-    for (let c = 0; c < k; c++) {
-      let p = c;
-      for (let r = c + 1; r < k; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
-      [A[c], A[p]] = [A[p], A[c]];
-      [x[c], x[p]] = [x[p], x[c]];
-      for (let r = c + 1; r < k; r++) {
-        const f = A[r][c] / A[c][c];
-        for (let q = c; q < k; q++) A[r][q] -= f * A[c][q];
-        x[r] -= f * x[c];
-      }
-    }
-    for (let r = k - 1; r >= 0; r--) {
-      for (let q = r + 1; q < k; q++) x[r] -= A[r][q] * x[q];
-      x[r] /= A[r][r];
-    }
+    const x = gaussSolve(
+      A,
+      idx.map((i) => b[i]),
+    );
     if (x.some((v) => v < 0)) continue;
     const s = new Float64Array(n);
     idx.forEach((j, q) => {
