@@ -482,7 +482,11 @@ function nnlsGram(
   ws: NnlsWorkspace,
   gradient?: GradientOracle,
 ): number {
-  if (!ws.gram) ws.gram = new GramCholesky(ws.capacity);
+  // The factor is m × m: sized by the variables of the problems seen so far, not the capacity
+  // (a window of thousands of frames usually has a sparse mask).
+  if (!ws.gram || ws.gram.capacity < m) {
+    ws.gram = new GramCholesky(Math.min(ws.capacity, Math.max(m, 2 * (ws.gram?.capacity ?? 0))));
+  }
   ws.gram.reset(gram, stride, index, m, rhs, gradient);
   return activeSetNnls(m, s, ws.gram, ws);
 }

@@ -232,7 +232,7 @@ interface WindowBuffers {
   rhs: Float64Array;
   /** ident[a] = a (the weighted Gram block is already masked). */
   ident: Int32Array;
-  /** KᵀWK of a window with a gap (m × m), allocated on the first gap. */
+  /** KᵀWK of a window with a gap (m × m for its m masked frames), grown as needed. */
   wgram: Float64Array | null;
   ws: NnlsWorkspace;
 }
@@ -250,7 +250,6 @@ function solveBlock(
   mask: Uint8Array,
   weights: Uint8Array | null,
   h: Float64Array,
-  w: number,
   start: number,
   n: number,
   buf: WindowBuffers,
@@ -278,7 +277,8 @@ function solveBlock(
     activeSetNnls(m, sc, buf.segments, buf.ws);
   } else {
     const wts = weights as Uint8Array;
-    if (!buf.wgram) buf.wgram = new Float64Array(w * w);
+    // KᵀWK on the m masked frames only (m ≪ w for a sparse mask, so not w × w).
+    if (!buf.wgram || buf.wgram.length < m * m) buf.wgram = new Float64Array(m * m);
     const wg = buf.wgram;
     for (let a = 0; a < m; a++) {
       const j = pos[a];
@@ -347,7 +347,7 @@ function windowedNnls(
     // they are still 0, and the seed is 0 off the mask.
     const from = i === 0 ? 0 : i + w - shift;
     s.set(seed.subarray(from, i + w), from);
-    solveBlock(yt, s, mask, weights, h, w, i, w, buf);
+    solveBlock(yt, s, mask, weights, h, i, w, buf);
     // §6.3 step 4.2: ỹ[i:i+w] −= K[:, 0:Δ]·s[i:i+Δ]; frames before i + Δ are never read again.
     buf.segments.subtractCommitted(yt, s, i, shift, w);
   }
@@ -356,7 +356,7 @@ function windowedNnls(
   if (n > 0) {
     const from = Math.max(tailStart, last + w);
     if (from < T) s.set(seed.subarray(from, T), from);
-    solveBlock(yt, s, mask, weights, h, w, tailStart, n, buf);
+    solveBlock(yt, s, mask, weights, h, tailStart, n, buf);
   }
   return s;
 }
