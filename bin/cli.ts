@@ -12,6 +12,11 @@ import { registerRun } from './commands/run.js';
 const EXIT = { ok: 0, failure: 1, badInput: 2 } as const;
 
 async function main(argv: string[]): Promise<number> {
+  // Output piped into a reader that stops early (`| head`): stop quietly, as Unix tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
   let exitCode: number = EXIT.ok;
   const program = new Command('caiman-spikes')
     .description('CaImAn spike extraction (constrained_foopsi) for Inscopix cell sets')
