@@ -274,14 +274,20 @@ function forwardPass(
 ): number {
   const T = yt.length;
   let n = 0;
+  if (m === null) {
+    // Every frame observed: one pool (fl32(y_t − shift), 1, 1, t, 1) per frame.
+    for (let t = 0; t < T; t++)
+      n = pushPool(h, sMin, P, pe, false, n, f32(yt[t] - shift), 1, 1, t, 1);
+    return n;
+  }
   for (let t = 0; t < T; t++) {
-    const obs = m === null || m[t] !== 0;
+    const obs = m[t] !== 0;
     n = pushPool(
       h,
       sMin,
       P,
       pe,
-      m !== null,
+      true,
       n,
       obs ? f32(yt[t] - shift) : 0,
       obs ? 1 : 0,
