@@ -647,7 +647,7 @@ const percentileSample = new Float64Array(PERCENTILE_SAMPLE);
  * values of a sorted strided sample and select inside the (small) bracket; when the bracket misses,
  * the data hold NaN, or a or b is zero (whose sign would depend on the selection order), the
  * quickselect over all the data decides instead.
- * @param scratch - receives the observed values (length ≥ T)
+ * @param scratch - receives the observed values with gaps, or a copy for the fallback (length ≥ T)
  * @param buffer - bracket scratch (length ≥ T)
  */
 function percentile(
@@ -658,8 +658,9 @@ function percentile(
   buffer: Float64Array,
   sums: Float64Array,
 ): number {
-  const work = scratch;
-  const n = gatherObserved(y, m, work);
+  // Without gaps the data are y itself: it is only copied (to be reordered) if the fallback runs.
+  const n = m === null ? y.length : gatherObserved(y, m, scratch);
+  const data = m === null ? y : scratch;
   const pos = (q / 100) * (n - 1);
   const lo = Math.floor(pos);
   let a = Number.NaN;
@@ -667,7 +668,7 @@ function percentile(
   if (n >= 4 * PERCENTILE_SAMPLE) {
     const sample = percentileSample;
     for (let j = 0; j < PERCENTILE_SAMPLE; j++)
-      sample[j] = work[Math.floor((j * n) / PERCENTILE_SAMPLE)];
+      sample[j] = data[Math.floor((j * n) / PERCENTILE_SAMPLE)];
     const S = PERCENTILE_SAMPLE;
     const p = lo / n;
     const margin = Math.ceil(3 * Math.sqrt(S * p * (1 - p))) + 2;
@@ -677,7 +678,7 @@ function percentile(
     const iLow = Math.max(0, Math.floor(S * p) - margin);
     const high = select(sample, S, iHigh);
     const low = iLow < iHigh ? select(sample, iHigh, iLow) : high;
-    const count = bracket(work, n, low, high, buffer, sums);
+    const count = bracket(data, n, low, high, buffer, sums);
     const below = sums[0];
     const k = lo - below;
     const need = lo + 1 < n ? 2 : 1;
@@ -687,6 +688,8 @@ function percentile(
     }
   }
   if (!(a !== 0 && b !== 0 && !Number.isNaN(a) && !Number.isNaN(b))) {
+    const work = scratch;
+    if (m === null) work.set(y.subarray(0, n));
     a = select(work, n, lo);
     b = lo + 1 < n ? minFrom(work, lo + 1, n) : a;
   }
