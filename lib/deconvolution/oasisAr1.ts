@@ -644,7 +644,7 @@ const percentileSample = new Float64Array(PERCENTILE_SAMPLE);
 /**
  * numpy's linear-interpolation percentile (position q/100·(n−1) in the sorted data), O(T): the
  * order statistics a = x_(lo) and b = x_(lo+1) by value. Long traces first bracket them between two
- * values of a sorted strided sample and select inside the (small) bracket; when the bracket misses,
+ * order statistics of a strided sample and select inside the (small) bracket; when the bracket misses,
  * the data hold NaN, or a or b is zero (whose sign would depend on the selection order), the
  * quickselect over all the data decides instead.
  * @param scratch - receives the observed values with gaps, or a copy for the fallback (length ≥ T)
