@@ -17,7 +17,13 @@ import { decodeCase } from '../../lib/deconvolution/cases.js';
 import { constrainedFoopsi } from '../../lib/deconvolution/constrainedFoopsi.js';
 import type { FoopsiResult } from '../../lib/deconvolution/types.js';
 import { DeconvolutionError, InvalidParameterError } from '../../lib/errors.js';
-import { type GoldenNumber, goldenNumber } from '../helpers/golden.js';
+import {
+  ARRAY_ATOL,
+  ARRAY_RTOL,
+  type GoldenCase,
+  type GoldenNumber,
+  goldenNumber,
+} from '../helpers/golden.js';
 import { correlation, maxAbs } from '../helpers/numeric.js';
 import { describeShared, readGolden } from '../helpers/shared.js';
 
@@ -29,30 +35,11 @@ const FILES = [
   'ideas_samples.json',
 ];
 
-interface GoldenCase {
-  id: string;
-  group: string;
-  params: Record<string, unknown>;
-  trace: GoldenNumber[];
-  dtype: string;
-  expected: {
-    ok: boolean;
-    c?: GoldenNumber[];
-    sp?: GoldenNumber[];
-    bl?: GoldenNumber;
-    c1?: GoldenNumber;
-    g?: GoldenNumber[] | GoldenNumber;
-    sn?: GoldenNumber;
-    lam?: GoldenNumber;
-    error?: { type: string; message: string };
-  };
-}
-
 /** Returns a description of the first mismatch, or null when the arrays agree. */
 function compareArray(name: string, got: ArrayLike<number>, exp: GoldenNumber[]): string | null {
   if (got.length !== exp.length) return `${name}: length ${got.length} vs ${exp.length}`;
   const e = exp.map(goldenNumber);
-  const tol = 1e-4 * maxAbs(e) + 1e-6;
+  const tol = ARRAY_RTOL * maxAbs(e) + ARRAY_ATOL;
   for (let i = 0; i < e.length; i++) {
     const a = got[i];
     const b = e[i];
@@ -125,7 +112,7 @@ function check(c: GoldenCase): string | null {
     compareArray('c', r.c, exp.c ?? []),
     compareArray('sp', r.sp, exp.sp ?? []),
     compareScalar('bl', r.bl, goldenNumber(exp.bl), 1e-5, 1e-6 * scale),
-    compareScalar('c1', r.c1, goldenNumber(exp.c1), 0, 1e-4 * maxAbs(expC) + 1e-6),
+    compareScalar('c1', r.c1, goldenNumber(exp.c1), 0, ARRAY_RTOL * maxAbs(expC) + ARRAY_ATOL),
     compareScalar('sn', r.sn, goldenNumber(exp.sn), 1e-5, 1e-7),
     ...expG.map((g, i) => compareScalar(`g[${i}]`, r.g[i] ?? Number.NaN, g, 1e-5, 1e-6)),
     exp.lam === null || exp.lam === undefined
