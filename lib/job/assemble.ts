@@ -162,6 +162,9 @@ async function assemble(
   const input = await openCellSet(source);
   const { header } = input;
   const chunkNumbers = Array.from({ length: numChunks }, (_, k) => k);
+  // Every chunk's result, in order (the footers need them all); awaited where they are needed.
+  const allChunks = Promise.all(chunkNumbers.map(result));
+  allChunks.catch(() => {});
 
   // The two outputs are written side by side.
   const writeCellSet = async () => {
@@ -187,7 +190,7 @@ async function assemble(
       })),
       eventSetOut,
     );
-    const done = await Promise.all(chunkNumbers.map(result));
+    const done = await allChunks;
     const footer = buildEventSetFooter(
       { names: header.names, timing: header.timing, extraProperties: header.extraProperties },
       done.flatMap((c) => c.eventCounts),
@@ -201,7 +204,7 @@ async function assemble(
   if (cellFooter.status === 'rejected') throw cellFooter.reason;
   if (eventFooter.status === 'rejected') throw eventFooter.reason;
 
-  const ordered = await Promise.all(chunkNumbers.map(result));
+  const ordered = await allChunks;
   const eventCounts = ordered.flatMap((c) => c.eventCounts);
   const numEvents = eventCounts.reduce((a, b) => a + b, 0);
   return {

@@ -3,8 +3,16 @@
  * Kept apart from the SVG code (d3) so the deconvolution workers do not load it.
  */
 
-/** Sample skewness over the finite values (NaN when fewer than 3 or zero variance). */
-function skewness(values: ArrayLike<number>): number {
+/**
+ * n, the mean and the central moments mₖ = (1/n)·Σ (vᵢ − mean)^k (k = 2, 3) of the finite values,
+ * in two passes (no division per sample). mean, m2 and m3 are NaN when n = 0.
+ */
+function finiteMoments(values: ArrayLike<number>): {
+  n: number;
+  mean: number;
+  m2: number;
+  m3: number;
+} {
   let n = 0;
   let sum = 0;
   for (let i = 0; i < values.length; i++) {
@@ -24,10 +32,14 @@ function skewness(values: ArrayLike<number>): number {
     m2 += d * d;
     m3 += d * d * d;
   }
+  return { n, mean, m2: m2 / n, m3: m3 / n };
+}
+
+/** Sample skewness over the finite values (NaN when fewer than 3 or zero variance). */
+function skewness(values: ArrayLike<number>): number {
+  const { n, m2, m3 } = finiteMoments(values);
   if (n < 3 || m2 === 0) return Number.NaN;
-  m2 /= n;
-  m3 /= n;
   return m3 / m2 ** 1.5;
 }
 
-export { skewness };
+export { finiteMoments, skewness };

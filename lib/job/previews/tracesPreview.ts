@@ -6,7 +6,7 @@
  * horizontal pixel column, which keeps every peak visible. NaN frames are gaps.
  */
 import { scaleLinear } from 'd3-scale';
-import { skewness } from './skewness.js';
+import { finiteMoments, skewness } from './skewness.js';
 import { bottomAxis, el, rainbow, svgDocument, text } from './svg.js';
 
 /** One cell to draw. */
@@ -37,26 +37,6 @@ function selectCells(cells: { cell: number; skewness: number }[]): number[] {
   const picks = new Set<number>();
   for (let i = 0; i < MAX_SHOWN; i++) picks.add(Math.round((i * (n - 1)) / (MAX_SHOWN - 1)));
   return [...picks].sort((a, b) => a - b).map((i) => ranked[i].cell);
-}
-
-/** Mean and (population) standard deviation of the finite values, in two passes. */
-function meanStd(values: Float32Array): { mean: number; std: number } {
-  let n = 0;
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isFinite(v)) {
-      n++;
-      sum += v;
-    }
-  }
-  const mean = n > 0 ? sum / n : 0;
-  let ss = 0;
-  for (let i = 0; i < values.length; i++) {
-    const d = values[i] - mean;
-    if (Number.isFinite(d)) ss += d * d;
-  }
-  return { mean, std: n > 1 ? Math.sqrt(ss / n) : 0 };
 }
 
 /**
@@ -90,7 +70,9 @@ function binExtremes(values: Float32Array, columns: number, extremes: Int32Array
 
 /** [frame, z] points, reduced to the min and max of each of `columns` bins. */
 function reduce(values: Float32Array, columns: number): [number, number][] {
-  const { mean, std } = meanStd(values);
+  const moments = finiteMoments(values);
+  const mean = moments.n > 0 ? moments.mean : 0;
+  const std = moments.n > 1 ? Math.sqrt(moments.m2) : 0;
   const z = (v: number) => (std > 0 ? (v - mean) / std : 0);
   const T = values.length;
   const out: [number, number][] = [];
