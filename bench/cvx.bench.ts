@@ -15,29 +15,10 @@ import type { CvxResult } from '../lib/deconvolution/cvx/cvxpyFoopsi.js';
 import { cvxpyFoopsi } from '../lib/deconvolution/cvx/cvxpyFoopsi.js';
 import type { ConicSolverName } from '../lib/deconvolution/types.js';
 import { genBenchTraces } from '../test/helpers/genData.js';
+import { median, printTable, scan } from './report.js';
 
 const KERNELS: Record<1 | 2, number[]> = { 1: [0.95], 2: [1.7, -0.71] };
 const SOLVERS: ConicSolverName[] = ['ECOS', 'CVXOPT', 'SCS'];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function scan(y: Float64Array): number {
-  let acc = 0;
-  for (let t = 0; t < y.length; t++) acc += y[t] * y[t];
-  return acc;
-}
-
-function printTable(header: string[], body: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of body) console.log(line(r));
-}
 
 const rows: string[][] = [];
 let sink = 0;

@@ -13,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import { constrainedFoopsi } from '../lib/deconvolution/constrainedFoopsi.js';
 import { genBenchTraces } from '../test/helpers/genData.js';
+import { median, printTable, scan } from './report.js';
 
 /** CaImAn per-trace medians (s), anchor doc table. */
 const CAIMAN_MEDIAN_S: Record<string, number> = {
@@ -24,19 +25,6 @@ const CAIMAN_MEDIAN_S: Record<string, number> = {
   'p2 T100000': 0.7481,
 };
 const GOAL: Record<number, number> = { 1: 5, 2: 20 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** The same-run baseline: one float64 pass over the trace. */
-function scan(trace: Float32Array): number {
-  let acc = 0;
-  for (let t = 0; t < trace.length; t++) acc += trace[t] * trace[t];
-  return acc;
-}
 
 /** Steady-state timings: V8 needs a dozen calls to finish optimising the solvers. */
 function timeEach(traces: Float32Array[], fn: (y: Float32Array) => unknown, warmUp = 15): number[] {
@@ -138,11 +126,3 @@ for (const T of [2000, 36000]) {
 console.log('\ncvxpy method (p = 1, everything estimated):');
 printTable(['solver', 'frames', 'ms/trace', 'goal'], cvxRows);
 if (sink === 0) console.log('');
-
-function printTable(header: string[], body: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of body) console.log(line(r));
-}
