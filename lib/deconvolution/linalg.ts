@@ -267,4 +267,16 @@ function blockSum64(y: Trace, start: number, n: number): number {
   return r0 + r1 + (r2 + r3) + (r4 + r5 + (r6 + r7));
 }
 
-export { arRoots, FLOAT64_EPS, lstsqMinNorm, pairwiseSum, polyFromRoots };
+/** aᵀb over the first a.length entries. */
+function dot(a: Float64Array, b: Float64Array): number {
+  let v = 0;
+  for (let i = 0; i < a.length; i++) v += a[i] * b[i];
+  return v;
+}
+
+/** ‖a‖₂. */
+function norm2(a: Float64Array): number {
+  return Math.sqrt(dot(a, a));
+}
+
+export { arRoots, dot, FLOAT64_EPS, lstsqMinNorm, norm2, pairwiseSum, polyFromRoots };

@@ -18,6 +18,8 @@
  * |qᵀx + hᵀy| ≤ ε(1 + |qᵀx| + |hᵀy|) on x/τ, y/τ, s/τ; infeasible when hᵀy < 0 and
  * ‖Gkᵀy‖ ≤ ε·(−hᵀy).
  */
+
+import { dot, norm2 } from '../linalg.js';
 import { identityScaling, newScaling } from './cones.js';
 import type { ConicSolution, ConicStatus } from './interiorPoint.js';
 import { StructuredKkt } from './kkt.js';
@@ -52,16 +54,6 @@ const SCS_OPTIONS: AdmmOptions = {
   adaptEvery: 100,
   maxAdapt: 40,
 };
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let v = 0;
-  for (let i = 0; i < a.length; i++) v += a[i] * b[i];
-  return v;
-}
-
-function norm2(a: Float64Array): number {
-  return Math.sqrt(dot(a, a));
-}
 
 /** Euclidean projection onto K = ℝ₊^{nl} × Q^{m−nl}, in place from index `o`. */
 function projectCone(nl: number, m: number, u: Float64Array, o: number): void {

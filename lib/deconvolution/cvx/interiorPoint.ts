@@ -19,6 +19,8 @@
  * iterations worse than the best one), the best iterate is returned as
  * 'optimal_inaccurate' when its residuals and gap are ≤ 5e-5.
  */
+
+import { dot, norm2 } from '../linalg.js';
 import type { NtScaling } from './cones.js';
 import {
   addIdentity,
@@ -89,16 +91,6 @@ const ECOS_OPTIONS: IpmOptions = {
  * refinement steps, as cvxopt's conelp refines less than ECOS.
  */
 const CVXOPT_OPTIONS: IpmOptions = { ...ECOS_OPTIONS, refine: 2 };
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let v = 0;
-  for (let i = 0; i < a.length; i++) v += a[i] * b[i];
-  return v;
-}
-
-function norm2(a: Float64Array): number {
-  return Math.sqrt(dot(a, a));
-}
 
 /** Work space of one interior-point solve (preallocated; no closures in the hot loop). */
 class IpmState {
