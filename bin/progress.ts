@@ -47,7 +47,7 @@ function createProgress(stream: NodeJS.WriteStream, quiet: boolean): ProgressRep
       switch (e.kind) {
         case 'planned':
           log(
-            `planned ${e.plan.files.length} file(s), ${e.totalCells} cells, ${e.plan.items.length} chunk(s)`,
+            `planned ${e.job.plan.files.length} file(s), ${e.totalCells} cells, ${e.job.plan.items.length} chunk(s)`,
           );
           break;
         case 'chunk': {
@@ -60,11 +60,14 @@ function createProgress(stream: NodeJS.WriteStream, quiet: boolean): ProgressRep
         }
         case 'file':
           log(
-            `wrote ${e.outputs.cellSetName} and ${e.outputs.eventSetName} (${e.outputs.numEvents} events)`,
+            `assembled ${e.record.outputs.cellSetName} and ${e.record.outputs.eventSetName} (${e.record.outputs.numEvents} events)`,
           );
           break;
+        case 'publishing':
+          log('publishing the outputs');
+          break;
         case 'finalized':
-          log(`wrote ${e.files.length - 1} previews and output_metadata.json`);
+          log(`published ${e.report.manifest.outputs.length} files and manifest.json`);
           break;
       }
     },

@@ -1,21 +1,20 @@
 /**
- * Worker-thread entry of `caiman-spikes run`: deconvolves chunks of cells (lib/job
- * deconvolveChunk) and writes their parts as files in the run's parts folder. Messages:
- * main → worker `{ type: 'init', plan, inputs, partsDir }` then `{ type: 'chunk', id, item }`;
- * worker → main `{ type: 'done', id, result }` or `{ type: 'failed', id, error }`. Chunks run
- * one at a time in the order received.
- * The same `runChunkToFiles` runs in-process for small jobs.
+ * Worker-thread entry of `caiman-spikes run`: runs the chunk stage (lib/job/stages.ts) on
+ * chunks of cells, writing their parts into the run's staging folder. Messages:
+ * main → worker `{ type: 'init', job, out }` then `{ type: 'chunk', id, item }`;
+ * worker → main `{ type: 'done', id, result, ms }` or `{ type: 'failed', id, error }`. Chunks
+ * run one at a time in the order received. The same `runChunkTimed` runs in-process.
  */
-import { join } from 'node:path';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import type { ChunkResult } from '../lib/job/deconvolveChunk.js';
-import { deconvolveChunk } from '../lib/job/deconvolveChunk.js';
-import type { JobPlan, WorkItem } from '../lib/job/plan.js';
-import { type FileSource, fileSink, fileSource } from './fileSource.js';
+import type { WorkItem } from '../lib/job/plan.js';
+import { chunkStage, type JobRecord } from '../lib/job/stages.js';
+import type { JobStore } from '../lib/job/store.js';
+import { fileJobStore } from './fileStore.js';
 
 /** Messages the main thread sends. */
 type ToWorker =
-  | { type: 'init'; plan: JobPlan; inputs: string[]; partsDir: string }
+  | { type: 'init'; job: JobRecord; out: string }
   | { type: 'chunk'; id: number; item: WorkItem };
 
 /** A worker's error, as plain data. */
@@ -28,33 +27,18 @@ interface WorkerError {
 
 /** Messages a worker sends back. */
 type FromWorker =
-  | { type: 'done'; id: number; result: ChunkResult }
+  | { type: 'done'; id: number; result: ChunkResult; ms: number }
   | { type: 'failed'; id: number; error: WorkerError };
 
-/** Path of a chunk's part inside the parts folder. */
-function partPath(
-  partsDir: string,
-  file: number,
-  kind: 'cellset' | 'events',
-  chunk: number,
-): string {
-  return join(partsDir, `${file}-${kind}-${chunk}.part`);
-}
-
-/** Runs one chunk, reading the input through `sources` (one cached FileSource per input). */
-async function runChunkToFiles(
-  plan: JobPlan,
+/** Runs one chunk through the run's store and times it on this thread. */
+async function runChunkTimed(
+  store: JobStore,
+  job: JobRecord,
   item: WorkItem,
-  source: FileSource,
-  partsDir: string,
-): Promise<ChunkResult> {
-  return deconvolveChunk(
-    plan,
-    item,
-    source,
-    fileSink(partPath(partsDir, item.file, 'cellset', item.chunk)),
-    fileSink(partPath(partsDir, item.file, 'events', item.chunk)),
-  );
+): Promise<{ result: ChunkResult; ms: number }> {
+  const started = performance.now();
+  const result = await chunkStage(store, job, item);
+  return { result, ms: performance.now() - started };
 }
 
 function serializeError(err: unknown): WorkerError {
@@ -69,15 +53,12 @@ function serializeError(err: unknown): WorkerError {
 
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
-  let state: { plan: JobPlan; sources: FileSource[]; partsDir: string } | null = null;
+  let state: { job: JobRecord; store: JobStore } | null = null;
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'init') {
-      state = {
-        plan: msg.plan,
-        sources: msg.inputs.map((p) => fileSource(p)),
-        partsDir: msg.partsDir,
-      };
+      // The same store as the main thread's (same staging folder); it only writes parts.
+      state = { job: msg.job, store: fileJobStore(msg.out) };
       return;
     }
     const s = state;
@@ -85,14 +66,15 @@ if (!isMainThread && parentPort !== null) {
       port.postMessage({
         type: 'failed',
         id: msg.id,
-        error: { name: 'Error', message: 'worker not initialised' },
+        error: { name: 'InternalError', message: 'worker not initialised' },
       });
       return;
     }
     // One chunk at a time, in the order received (the main thread queues a few ahead).
     queue = queue.then(() =>
-      runChunkToFiles(s.plan, msg.item, s.sources[msg.item.file], s.partsDir).then(
-        (result) => port.postMessage({ type: 'done', id: msg.id, result } satisfies FromWorker),
+      runChunkTimed(s.store, s.job, msg.item).then(
+        ({ result, ms }) =>
+          port.postMessage({ type: 'done', id: msg.id, result, ms } satisfies FromWorker),
         (err: unknown) =>
           port.postMessage({
             type: 'failed',
@@ -105,4 +87,4 @@ if (!isMainThread && parentPort !== null) {
 }
 
 export type { FromWorker, ToWorker, WorkerError };
-export { partPath, runChunkToFiles, serializeError };
+export { runChunkTimed, serializeError };

@@ -100,6 +100,20 @@ class InvalidInputError extends CaimanSpikesError {
   }
 }
 
+/**
+ * A fault of this product or its environment, not of the user's input (a broken invariant, a
+ * missing intermediate, storage that keeps refusing a write or delete). The CLI exits 1 and says
+ * "internal error"; it is never reported as bad input.
+ */
+class InternalError extends Error {
+  readonly code: string;
+  constructor(message: string, code = 'Internal', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InternalError';
+    this.code = code;
+  }
+}
+
 function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
@@ -109,6 +123,7 @@ function formatValue(value: unknown): string {
 export {
   CaimanSpikesError,
   DeconvolutionError,
+  InternalError,
   InvalidInputError,
   InvalidParameterError,
   InvalidSeriesError,

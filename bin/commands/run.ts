@@ -1,45 +1,52 @@
 /**
- * `caiman-spikes run FILES… --out DIR`: the IDEAS "CaImAn Spike Extraction" job, locally
- * (lib/job/runJob.ts), with chunks of cells deconvolved on the main thread and on worker threads
- * (bin/worker.ts; one per further core, started as the job is planned) and every output written
- * under a temporary name and renamed when whole. With no FILES it generates the embedded
- * synthetic cell set (lib/job/synthetic.ts), runs the job on it and reports how well the known
- * spikes were recovered.
+ * `caiman-spikes run FILES… --out DIR`: the IDEAS "CaImAn Spike Extraction" job, locally: the
+ * job's stages (lib/job/stages.ts) scheduled by lib/job/runJob.ts over a file-system JobStore
+ * (bin/fileStore.ts), with chunks of cells deconvolved on the main thread and on worker threads
+ * (bin/worker.ts; one per further core, started as the job is planned). Everything is written
+ * to a staging folder beside --out and published into it at the end, manifest.json last; on
+ * failure or Ctrl-C the staging folder is removed and --out keeps what it held. With no FILES
+ * it generates the embedded synthetic cell set (lib/job/synthetic.ts), runs the job on it and
+ * reports how well the known spikes were recovered.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
-import { DeconvolutionError, InvalidInputError, InvalidParameterError } from '../../lib/errors.js';
+import { memorySink, memorySource } from '../../lib/bytes.js';
+import {
+  CaimanSpikesError,
+  DeconvolutionError,
+  InternalError,
+  InvalidInputError,
+  InvalidParameterError,
+} from '../../lib/errors.js';
 import { openEventSet } from '../../lib/isxd/index.js';
 import type { ChunkResult } from '../../lib/job/deconvolveChunk.js';
-import { allOutputNames, eventSetOutputName } from '../../lib/job/outputs.js';
+import { eventSetOutputName } from '../../lib/job/outputs.js';
 import {
-  type JobOptions,
   parseJobOptions,
   parseToolParams,
   TOOL_PARAM_NAMES,
-  type ToolParams,
 } from '../../lib/job/params.js';
-import type { JobPlan, WorkItem } from '../../lib/job/plan.js';
-import { type JobReport, type JobRuntime, runJob } from '../../lib/job/runJob.js';
+import { CHUNK_LIMITS, type WorkItem } from '../../lib/job/plan.js';
+import { stageBytes } from '../../lib/job/publish.js';
+import { type FailedRun, type JobRuntime, runJob } from '../../lib/job/runJob.js';
+import type { FinalizeReport, JobRecord } from '../../lib/job/stages.js';
+import type { RunRef } from '../../lib/job/store.js';
+import { CREDITS_PER_COMPUTE_HOUR } from '../../lib/job/usage.js';
 import {
   type SyntheticTruth,
   scoreRecovery,
   writeSyntheticCellSet,
 } from '../../lib/job/synthetic.js';
-import { type FileSource, fileSink, fileSource } from '../fileSource.js';
+import { fileJobStore } from '../fileStore.js';
+import { fileSource } from '../fileSource.js';
 import { createProgress } from '../progress.js';
-import {
-  type FromWorker,
-  partPath,
-  runChunkToFiles,
-  type ToWorker,
-  type WorkerError,
-} from '../worker.js';
+import { type FromWorker, runChunkTimed, type ToWorker, type WorkerError } from '../worker.js';
 
 /** Options as commander parses them. */
 interface RunOptions {
@@ -53,15 +60,8 @@ interface RunOptions {
   [toolParam: string]: unknown;
 }
 
-/** Credits IDEAS charges per hour of this tool (contract, docs page). */
-const CREDITS_PER_HOUR = 0.5;
 /** Inputs smaller than this run on the main thread only: a worker would cost more than it saves. */
 const IN_PROCESS_BYTES = 2 * 1024 * 1024;
-/**
- * Chunks of ≈ 2 MB (14 cells of 36 000 frames, ≈ 50 ms of deconvolution) keep the threads evenly
- * loaded up to the last one while keeping the number of part files small.
- */
-const CHUNK_LIMITS = { maxChunkBytes: 2 * 1024 * 1024, maxCellsPerChunk: 64 };
 const SYNTHETIC_INPUT = 'synthetic_cellset.isxd';
 /**
  * Bundles bin/worker.ts (and the lib/ code it runs) into one ES module with esbuild (tsx's own
@@ -177,27 +177,28 @@ async function checkInputs(files: string[]): Promise<void> {
   }
 }
 
-async function checkOutputs(out: string, numFiles: number): Promise<void> {
-  for (const name of allOutputNames(numFiles)) {
-    if (
-      await stat(join(out, name)).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      throw new InvalidInputError(
-        `${join(out, name)} already exists; pass --overwrite to replace the outputs`,
-        'OutputExists',
-      );
-    }
-  }
-}
-
+/**
+ * Worker errors come back as plain data: the product's own error classes keep their name and
+ * code (bad input, exit 2); anything else is an internal fault (exit 1).
+ */
 function rebuildError(e: WorkerError): Error {
-  const err = new DeconvolutionError(e.message, e.code ?? e.name);
+  const err =
+    USER_ERRORS.has(e.name)
+      ? Object.assign(new DeconvolutionError(e.message, e.code ?? e.name), { name: e.name })
+      : new InternalError(`a worker thread failed: ${e.name}: ${e.message}`, e.code ?? 'Worker');
   if (e.stack) err.stack = e.stack;
   return err;
 }
+
+/** Names of the CaimanSpikesError subclasses (lib/errors.ts), i.e. the user's errors. */
+const USER_ERRORS = new Set([
+  'CaimanSpikesError',
+  'IsxdFormatError',
+  'InvalidParameterError',
+  'DeconvolutionError',
+  'InvalidSeriesError',
+  'InvalidInputError',
+]);
 
 /** Chunks queued on each worker, so it starts the next one while its last result travels back. */
 const WORKER_DEPTH = 2;
@@ -205,29 +206,38 @@ const WORKER_DEPTH = 2;
 /**
  * `size` worker threads, started at once (the bundle is found or built first, then each thread
  * loads it while the job is planned). Each runs its chunks one after the other, in the order
- * sent; `run` sends a chunk to the worker with the fewest queued.
+ * sent; `run` sends a chunk to the worker with the fewest queued. A worker that exits (or is
+ * terminated) rejects the chunks it still had.
  */
-function workerPool(size: number, inputs: string[], partsDir: string) {
+function workerPool(size: number, out: string) {
   const slots: { worker: Worker; queued: number }[] = [];
-  const waiting = new Map<
-    number,
-    { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void }
-  >();
+  type Pending = {
+    resolve: (r: { result: ChunkResult; ms: number }) => void;
+    reject: (e: unknown) => void;
+  };
+  const waiting = new Map<number, Pending & { slot: Worker }>();
   let nextId = 0;
-  let planSent = false;
+  let jobSent = false;
+  const failAll = (worker: Worker, error: unknown) => {
+    for (const [id, p] of waiting) {
+      if (p.slot !== worker) continue;
+      waiting.delete(id);
+      p.reject(error);
+    }
+  };
   const spawn = (workerFile: string) => {
     const slot = { worker: new Worker(workerFile), queued: 0 };
     slot.worker.on('message', (msg: FromWorker) => {
       const pending = waiting.get(msg.id);
       waiting.delete(msg.id);
       slot.queued--;
-      if (msg.type === 'done') pending?.resolve(msg.result);
+      if (msg.type === 'done') pending?.resolve({ result: msg.result, ms: msg.ms });
       else pending?.reject(rebuildError(msg.error));
     });
-    slot.worker.on('error', (err) => {
-      for (const p of waiting.values()) p.reject(err);
-      waiting.clear();
-    });
+    slot.worker.on('error', (err) => failAll(slot.worker, err));
+    slot.worker.on('exit', (code) =>
+      failAll(slot.worker, new InternalError(`worker thread stopped (exit code ${code})`, 'Worker')),
+    );
     slots.push(slot);
   };
   const ready = workerFile().then((file) => {
@@ -236,21 +246,25 @@ function workerPool(size: number, inputs: string[], partsDir: string) {
   return {
     /** How many chunks the pool can take at once. */
     capacity: size * WORKER_DEPTH,
-    async run(plan: JobPlan, item: WorkItem): Promise<ChunkResult> {
+    async run(job: JobRecord, item: WorkItem): Promise<{ result: ChunkResult; ms: number }> {
       await ready;
-      if (!planSent) {
-        planSent = true;
+      if (!jobSent) {
+        jobSent = true;
         for (const { worker } of slots)
-          worker.postMessage({ type: 'init', plan, inputs, partsDir } satisfies ToWorker);
+          worker.postMessage({ type: 'init', job, out } satisfies ToWorker);
       }
       const slot = slots.reduce((a, b) => (b.queued < a.queued ? b : a));
-      if (slot.queued >= WORKER_DEPTH) throw new DeconvolutionError('no idle worker', 'WorkerPool');
+      if (slot.queued >= WORKER_DEPTH) throw new InternalError('no idle worker', 'WorkerPool');
       slot.queued++;
       const id = nextId++;
-      return new Promise<ChunkResult>((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject, slot: slot.worker });
         slot.worker.postMessage({ type: 'chunk', id, item } satisfies ToWorker);
       });
+    },
+    /** Number of threads still running. */
+    get size() {
+      return slots.length;
     },
     async close() {
       await ready.catch(() => {});
@@ -273,10 +287,14 @@ async function readEventFrames(path: string, periodSeconds: number) {
   }
 }
 
-async function demoReport(out: string, truth: SyntheticTruth, report: JobReport): Promise<string> {
+async function demoReport(
+  out: string,
+  truth: SyntheticTruth,
+  report: FinalizeReport,
+): Promise<string> {
   const period = 1 / truth.spec.frameRate;
   const events = await readEventFrames(join(out, eventSetOutputName(0)), period);
-  const cells = report.outputs[0].cells.filter((c) => !c.skipped);
+  const cells = report.files[0].outputs.cells.filter((c) => !c.skipped);
   const score = scoreRecovery(
     truth,
     events,
@@ -296,6 +314,20 @@ async function demoReport(out: string, truth: SyntheticTruth, report: JobReport)
     `(the rest are small L1 events; --event-threshold-sn 3 keeps only events ≥ 3·sn).`,
     `Median estimated decay time ${taus.length ? taus[Math.floor(taus.length / 2)].toFixed(3) : 'n/a'} s (true ${trueTau.toFixed(3)} s).`,
   ].join('\n');
+}
+
+/** Exit codes of a run stopped by a signal (128 + signal number, as shells report it). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT;
+
+/** The run's identity in its usage record and manifest. */
+function localRun(): RunRef {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  return {
+    runId: `local-${stamp}-${process.pid}`,
+    executionId: `local:${hostname()}:${process.pid}`,
+    account: 'local',
+  };
 }
 
 async function runCommand(files: string[], opts: RunOptions): Promise<number> {
@@ -318,104 +350,157 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   }
   const out = resolve(opts.out);
   const demo = files.length === 0;
-  // A folder this run creates is removed again if the run fails before writing anything into it.
-  const createdOut = await stat(out).then(
-    () => false,
-    () => true,
-  );
-  await mkdir(out, { recursive: true });
-  try {
-    return await runInto(out, files, demo, params, options, workers, opts, started);
-  } catch (err) {
-    if (createdOut) await rmdir(out).catch(() => {});
-    throw err;
-  }
-}
-
-async function runInto(
-  out: string,
-  files: string[],
-  demo: boolean,
-  params: ToolParams,
-  options: JobOptions,
-  workers: number | null,
-  opts: RunOptions,
-  started: number,
-): Promise<number> {
   let truth: SyntheticTruth | null = null;
+  const generated = new Map<string, ReturnType<typeof memorySource>>();
   if (demo) {
-    files = [join(out, SYNTHETIC_INPUT)];
-    truth = await writeSyntheticCellSet(fileSink(files[0]));
+    // The demo's input is made in memory and published beside the outputs.
+    const sink = memorySink();
+    truth = await writeSyntheticCellSet(sink);
+    files = [SYNTHETIC_INPUT];
+    generated.set(SYNTHETIC_INPUT, memorySource(SYNTHETIC_INPUT, sink.bytes()));
   } else {
     await checkInputs(files);
   }
-  if (!opts.overwrite && !demo) await checkOutputs(out, files.length);
-
-  const inputBytes = (await Promise.all(files.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
+  const inputBytes = demo
+    ? 0
+    : (await Promise.all(files.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
   // Deconvolving threads: the main thread plus `threads − 1` workers.
   const threads = Math.max(
     1,
     workers ?? (inputBytes < IN_PROCESS_BYTES ? 1 : availableParallelism()),
   );
-  const partsDir = await mkdtemp(join(out, '.caiman-spikes-parts-'));
-  const inputs = files.map((f) => fileSource(f));
-  const opened: FileSource[] = [];
-  const open = (path: string) => {
-    const s = fileSource(path);
-    opened.push(s);
-    return s;
-  };
-  const pool = threads > 1 ? workerPool(threads - 1, files, partsDir) : null;
+  const store = fileJobStore(out, { inputs: generated });
+  const pool = threads > 1 ? workerPool(threads - 1, out) : null;
   const progress = createProgress(process.stderr, opts.quiet === true);
+
+  // Ctrl-C / SIGTERM: stop starting chunks, stop the workers, let runJob clean up, exit 128+n.
+  // A second signal removes the staging folder at once and exits.
+  const abort = new AbortController();
+  let stoppedBy: StopSignal | null = null;
+  let publishing = false;
+  const onSignal = (signal: StopSignal) => {
+    if (stoppedBy !== null) {
+      rmSync(store.staging, { recursive: true, force: true });
+      process.exit(SIGNAL_EXIT[signal]);
+    }
+    stoppedBy = signal;
+    abort.abort(new InvalidInputError(`stopped by ${signal}`, 'Interrupted'));
+    void pool?.close();
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+
   let mainBusy = false;
   const runtime: JobRuntime = {
-    inputs,
-    limits: CHUNK_LIMITS,
+    store,
     concurrency: 1 + (pool?.capacity ?? 0),
     // The main thread takes a chunk whenever it has none (it yields between cells, so worker
     // messages are still answered); the other lanes feed the workers.
-    runChunk: async (plan, item) => {
-      if (pool !== null && mainBusy) return pool.run(plan, item);
+    runChunk: async (job, item) => {
+      if (pool !== null && mainBusy) return pool.run(job, item);
       mainBusy = true;
       try {
-        return await runChunkToFiles(plan, item, inputs[item.file], partsDir);
+        return await runChunkTimed(store, job, item);
       } finally {
         mainBusy = false;
       }
     },
     chunksDone: async () => pool?.close(),
-    readPart: async (file, kind, chunk) => open(partPath(partsDir, file, kind, chunk)),
-    removeParts: async () => {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
-      await rm(partsDir, { recursive: true, force: true });
+    stopChunks: async () => pool?.close(),
+    signal: abort.signal,
+    onProgress: (e) => {
+      if (e.kind === 'publishing') publishing = true;
+      progress.onProgress(e);
     },
-    outputSink: (name) => fileSink(join(out, name)),
-    openOutput: async (name) => open(join(out, name)),
-    writeOutput: async (name, bytes) => {
-      const sink = fileSink(join(out, name));
-      await sink.write(bytes);
-      await sink.close();
-    },
-    removeOutput: (name) => rm(join(out, name), { force: true }),
-    onProgress: (e) => progress.onProgress(e),
   };
-  let report: JobReport;
+  let report: FinalizeReport;
   try {
-    report = await runJob(params, options, runtime);
+    report = await runJob(
+      {
+        run: localRun(),
+        inputs: files,
+        params,
+        options,
+        limits: CHUNK_LIMITS.local,
+        overwrite: opts.overwrite === true,
+        existsHint: 'pass --overwrite to replace that result, or choose another --out',
+        extra: truth
+          ? async (s) => [
+              await stageBytes(
+                s,
+                SYNTHETIC_INPUT,
+                await (generated.get(SYNTHETIC_INPUT) as ReturnType<typeof memorySource>).read(
+                  0,
+                  Number.MAX_SAFE_INTEGER,
+                ),
+              ),
+            ]
+          : undefined,
+      },
+      runtime,
+    );
+  } catch (err) {
+    progress.stop();
+    const failed = err as FailedRun;
+    if (failed?.cleanupError !== undefined) {
+      process.stderr.write(
+        `caiman-spikes: cleanup failed: ${(failed.cleanupError as Error)?.message ?? failed.cleanupError}\n`,
+      );
+    }
+    if (stoppedBy !== null) {
+      const cleaned = failed?.cleanup?.workLeft
+        ? `could not remove ${store.staging} (${failed.cleanup.workLeft})`
+        : `removed the staging folder ${store.staging}`;
+      const unpublished = failed?.cleanup?.unpublished.length
+        ? ` and the ${failed.cleanup.unpublished.length} outputs it had published`
+        : '';
+      process.stderr.write(
+        `caiman-spikes: stopped by ${stoppedBy}: ${pool ? `ended ${threads - 1} worker thread(s), ` : ''}${cleaned}${unpublished}; ${out} holds what it held before.\n`,
+      );
+      return SIGNAL_EXIT[stoppedBy];
+    }
+    throw err;
   } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
     progress.stop();
     await pool?.close();
-    await Promise.all([...inputs, ...opened].map((s) => s.close()));
+    await store.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  const credits = (seconds / 3600) * CREDITS_PER_HOUR;
-  const skipped = report.outputs.reduce((n, o) => n + o.cells.filter((c) => c.skipped).length, 0);
-  process.stdout.write(
-    `Deconvolved ${report.numCells - skipped} of ${report.numCells} cells in ${files.length} file(s) ` +
-      `(p = ${params.p}, ${params.method_deconvolution}) and found ${report.numEvents} events in ${seconds.toFixed(2)} s ` +
-      `on ${threads} ${threads > 1 ? `threads (main + ${threads - 1} worker(s))` : 'thread (in-process)'}; wrote ${report.files.length} outputs to ${out}. ` +
-      `On IDEAS this run would cost ${credits.toFixed(5)} credits (${CREDITS_PER_HOUR} per hour).\n`,
+  const numCells = report.files.reduce((n, f) => n + f.outputs.cells.length, 0);
+  const skipped = report.files.reduce(
+    (n, f) => n + f.outputs.cells.filter((c) => c.skipped).length,
+    0,
   );
+  const numEvents = report.files.reduce((n, f) => n + f.outputs.numEvents, 0);
+  process.stdout.write(
+    `Deconvolved ${numCells - skipped} of ${numCells} cells in ${files.length} file(s) ` +
+      `(p = ${params.p}, ${params.method_deconvolution}) and found ${numEvents} events in ${seconds.toFixed(2)} s ` +
+      `on ${threads} ${threads > 1 ? `threads (main + ${threads - 1} worker(s))` : 'thread (in-process)'}; wrote ${report.manifest.outputs.length + 1} files to ${out} (manifest.json lists them). ` +
+      `On IDEAS this run would cost ${report.usage.credits.toFixed(5)} credits (${CREDITS_PER_COMPUTE_HOUR} per compute hour, ${(report.usage.totalComputeMs / 1000).toFixed(2)} s of compute).\n`,
+  );
+  if (report.removed.length > 0) {
+    process.stdout.write(
+      `Removed ${report.removed.length} file(s) of the previous result that this one does not have: ${report.removed.join(', ')}.\n`,
+    );
+  }
+  if (report.foreign.length > 0) {
+    process.stdout.write(
+      `Left ${report.foreign.length} file(s) in ${out} that no result lists: ${report.foreign.join(', ')}.\n`,
+    );
+  }
+  if (report.workLeft !== null) {
+    process.stderr.write(`caiman-spikes: could not remove ${store.staging}: ${report.workLeft}\n`);
+  }
+  if (stoppedBy !== null) {
+    process.stderr.write(
+      `caiman-spikes: ${stoppedBy} arrived while publishing; the result in ${out} is complete (manifest.json).\n`,
+    );
+    return SIGNAL_EXIT[stoppedBy];
+  }
   if (truth !== null) process.stdout.write(`${await demoReport(out, truth, report)}\n`);
   return 0;
 }

@@ -1,65 +1,74 @@
 /**
- * The local orchestration of the job, the same steps the cloud workflow runs:
+ * The local scheduler of the job's stages (stages.ts), the same stages the cloud workflow runs:
  *
- *   planJob → deconvolveChunk for every item (on `concurrency` executors), with each file's
- *   assembleFile copying its chunk parts in order as they arrive → finalizeJob.
+ *   planStage → chunkStage for every item (on `concurrency` lanes), with each file's
+ *   assembleStage copying its chunk parts in order as they arrive → finalizeStage.
  *
- * Where chunks run (worker threads), where parts and outputs live (files) is the caller's
- * business (bin/commands/run.ts binds them); this module is pure. On any failure nothing is
- * left behind: running chunks are awaited, parts are removed and outputs already written by this
- * run are removed, then the first error is rethrown.
+ * Where chunks run (worker threads) and where things are stored (a JobStore) is the caller's
+ * business (bin/commands/run.ts binds them); this module is pure. On any failure, an abort
+ * included, running chunks are awaited and failStage removes whatever the run wrote (its
+ * staging area, anything it had published), then the first error is rethrown.
+ *
+ * Compute is metered per stage task as Lambda bills it (usage.ts): plan, each chunk (timed on
+ * the thread that ran it), each file's assembly from its last chunk's end, finalize.
  */
-import type { ByteSink, ByteSource } from '../bytes.js';
-import { assembleFile, type FileOutputs } from './assemble.js';
 import type { ChunkResult } from './deconvolveChunk.js';
-import { finalizeJob } from './finalize.js';
-import { cellSetOutputName, eventSetOutputName } from './outputs.js';
 import type { JobOptions, ToolParams } from './params.js';
-import { type JobPlan, type PlanLimits, planJob, type WorkItem } from './plan.js';
+import type { PlanLimits, WorkItem } from './plan.js';
+import {
+  assembleStage,
+  type FailureOutcome,
+  type FileRecord,
+  type FinalizeReport,
+  failStage,
+  finalizeStage,
+  type JobRecord,
+  planStage,
+} from './stages.js';
+import type { JobStore, RunRef, StoredObject } from './store.js';
 
 /** Progress events, in order: one 'planned', one 'chunk' per item, one 'file' per input. */
 type JobProgress =
-  | { kind: 'planned'; plan: JobPlan; totalCells: number }
+  | { kind: 'planned'; job: JobRecord; totalCells: number }
   | { kind: 'chunk'; item: WorkItem; cellsDone: number; totalCells: number }
-  | { kind: 'file'; outputs: FileOutputs }
-  | { kind: 'finalized'; files: string[] };
+  | { kind: 'file'; record: FileRecord }
+  | { kind: 'publishing' }
+  | { kind: 'finalized'; report: FinalizeReport };
 
-/** Where the job runs and stores things. */
-interface JobRuntime {
-  /** The input cell sets, in the user's order. */
-  inputs: ByteSource[];
-  /** Chunk size limits for the plan. */
+/** What to run. */
+interface JobRequest {
+  run: RunRef;
+  /** The inputs by the names the store opens them with, in the user's order. */
+  inputs: string[];
+  params: ToolParams;
+  options: JobOptions;
   limits?: PlanLimits;
+  overwrite?: boolean;
+  existsHint: string;
+  /** Stages further outputs (e.g. the demo's synthetic input) once the plan holds. */
+  extra?: (store: JobStore) => Promise<StoredObject[]>;
+}
+
+/** Where the job runs. */
+interface JobRuntime {
+  store: JobStore;
   /** How many chunks may run at once. */
   concurrency: number;
-  /** Runs `deconvolveChunk(plan, item, …)` somewhere, writing its parts where `readPart` finds them. */
-  runChunk(plan: JobPlan, item: WorkItem): Promise<ChunkResult>;
+  /** Runs chunkStage for `item` somewhere; returns its result and how long it ran there. */
+  runChunk(job: JobRecord, item: WorkItem): Promise<{ result: ChunkResult; ms: number }>;
   /** Called once every chunk has run (e.g. to stop worker threads before finalizing). */
   chunksDone?(): Promise<void>;
-  /** Opens a chunk part written by `runChunk`. */
-  readPart(file: number, kind: 'cellset' | 'events', chunk: number): Promise<ByteSource>;
-  /** Deletes every part (called once, at the end, success or not). */
-  removeParts(): Promise<void>;
-  /** A sink for a large output (cell set, event set); whole on close. */
-  outputSink(name: string): ByteSink;
-  /** Opens a written output. */
-  openOutput(name: string): Promise<ByteSource>;
-  /** Writes a small output whole. */
-  writeOutput(name: string, bytes: Uint8Array): Promise<void>;
-  /** Deletes an output this run wrote (on failure). */
-  removeOutput(name: string): Promise<void>;
+  /** On failure: ends the chunks still running (their `runChunk` rejects) before cleanup. */
+  stopChunks?(): Promise<void>;
+  /** Aborts the run (Ctrl-C): no new chunk starts, and the run fails with the signal's reason. */
+  signal?: AbortSignal;
   onProgress?(event: JobProgress): void;
 }
 
-/** What a run produced. */
-interface JobReport {
-  plan: JobPlan;
-  outputs: FileOutputs[];
-  /** Every output name written, in the order written. */
-  files: string[];
-  metadata: object;
-  numCells: number;
-  numEvents: number;
+/** A failed run's cleanup, attached to the error it rethrows. */
+interface FailedRun {
+  cleanup?: FailureOutcome;
+  cleanupError?: unknown;
 }
 
 /** A promise with its settle functions (Promise.withResolvers, which Node 20 lacks). */
@@ -78,11 +87,20 @@ function deferred<T>(): {
 }
 
 /** Runs `tasks` with at most `limit` in flight; stops starting new ones after the first failure. */
-async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | null = null;
   const lane = async () => {
     while (failure === null && next < items.length) {
+      if (signal?.aborted) {
+        failure ??= { error: signal.reason };
+        return;
+      }
       const item = items[next++];
       try {
         await task(item);
@@ -98,86 +116,104 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<voi
 /**
  * Runs the whole job.
  *
- * @throws whatever planning, a chunk, assembly or finalizing throws (CaimanSpikesError
- *   subclasses for anything the user can act on), after cleaning up.
+ * @throws whatever a stage throws (CaimanSpikesError subclasses for anything the user can act
+ *   on), or the abort reason, after cleaning up (see {@link FailedRun}).
  */
-async function runJob(params: ToolParams, options: JobOptions, rt: JobRuntime): Promise<JobReport> {
-  let plan: JobPlan;
+async function runJob(req: JobRequest, rt: JobRuntime): Promise<FinalizeReport> {
+  const { store } = rt;
+  // Stages are not cut off mid-way (they would write on after the cleanup); an abort is
+  // honoured between stages and between chunks, and stopChunks ends the running ones.
+  const checkpoint = () => rt.signal?.throwIfAborted();
+  let assemblies: Promise<FileRecord>[] = [];
   try {
-    plan = await planJob(rt.inputs, params, options, rt.limits);
-  } catch (err) {
-    await rt.removeParts();
-    throw err;
-  }
-  const totalCells = plan.files.reduce((n, f) => n + f.numCells, 0);
-  rt.onProgress?.({ kind: 'planned', plan, totalCells });
-  const written: string[] = [];
-  // One deferred result per chunk: each file's assembly copies its parts in order as they arrive.
-  const chunkResults = plan.items.map(() => deferred<ChunkResult>());
-  const itemIndex = new Map(plan.items.map((it, i) => [`${it.file}/${it.chunk}`, i]));
-  const outputs: FileOutputs[] = [];
-  let cellsDone = 0;
+    const planStarted = Date.now();
+    checkpoint();
+    const job = await planStage(store, req);
+    await store.meter('planJob', Date.now() - planStarted);
+    checkpoint();
+    const extra = req.extra ? await req.extra(store) : [];
+    const { plan } = job;
+    const totalCells = plan.files.reduce((n, f) => n + f.numCells, 0);
+    rt.onProgress?.({ kind: 'planned', job, totalCells });
 
-  const assemble = async (file: number) => {
-    const f = plan.files[file];
-    const cellSetName = cellSetOutputName(file);
-    const eventSetName = eventSetOutputName(file);
-    written.push(cellSetName, eventSetName);
-    const out = await assembleFile(
-      plan,
-      file,
-      rt.inputs[f.index],
-      (chunk) => chunkResults[itemIndex.get(`${file}/${chunk}`) as number].promise,
-      (kind, chunk) => rt.readPart(file, kind, chunk),
-      rt.outputSink(cellSetName),
-      rt.outputSink(eventSetName),
-    );
-    outputs.push(out);
-    rt.onProgress?.({ kind: 'file', outputs: out });
-  };
-  // Observed by Promise.allSettled below; a rejection must not count as unhandled meanwhile.
-  for (const d of chunkResults) d.promise.catch(() => {});
-  const assemblies = plan.files.map((f) => assemble(f.index));
-  for (const a of assemblies) a.catch(() => {});
+    // One deferred result per chunk: each file's assembly copies its parts in order as they arrive.
+    const chunkResults = plan.items.map(() => deferred<ChunkResult>());
+    const itemIndex = new Map(plan.items.map((it, i) => [`${it.file}/${it.chunk}`, i]));
+    const lastChunkDone = plan.files.map(() => 0);
+    const chunksLeft = plan.files.map((f) => plan.items.filter((it) => it.file === f.index).length);
+    let cellsDone = 0;
+    const assemble = async (file: number) => {
+      const started = Date.now();
+      const record = await assembleStage(
+        store,
+        job,
+        file,
+        (chunk) => chunkResults[itemIndex.get(`${file}/${chunk}`) as number].promise,
+      );
+      await store.meter('assembleFile', Date.now() - Math.max(started, lastChunkDone[file]));
+      rt.onProgress?.({ kind: 'file', record });
+      return record;
+    };
+    // Observed below; a rejection must not count as unhandled meanwhile.
+    for (const d of chunkResults) d.promise.catch(() => {});
+    assemblies = plan.files.map((f) => assemble(f.index));
+    for (const a of assemblies) a.catch(() => {});
 
-  try {
     try {
-      await pool(plan.items, rt.concurrency, async (item) => {
-        const index = itemIndex.get(`${item.file}/${item.chunk}`) as number;
-        const result = await rt.runChunk(plan, item);
-        chunkResults[index].resolve(result);
-        cellsDone += item.cellEnd - item.cellStart;
-        rt.onProgress?.({ kind: 'chunk', item, cellsDone, totalCells });
-      });
+      await pool(
+        plan.items,
+        rt.concurrency,
+        async (item) => {
+          const index = itemIndex.get(`${item.file}/${item.chunk}`) as number;
+          const { result, ms } = await rt.runChunk(job, item);
+          await store.meter('deconvolveChunk', ms);
+          if (--chunksLeft[item.file] === 0) lastChunkDone[item.file] = Date.now();
+          chunkResults[index].resolve(result);
+          cellsDone += item.cellEnd - item.cellStart;
+          rt.onProgress?.({ kind: 'chunk', item, cellsDone, totalCells });
+        },
+        rt.signal,
+      );
     } catch (err) {
       // Chunks that never ran (or failed) release the assemblies waiting for them.
       for (const d of chunkResults) d.reject(err);
       throw err;
     }
     await rt.chunksDone?.();
-    await Promise.all(assemblies);
-    const done = await finalizeJob(plan, outputs, rt.openOutput, async (name, bytes) => {
-      written.push(name);
-      await rt.writeOutput(name, bytes);
+    const files = await Promise.all(assemblies);
+    checkpoint();
+    const finalizeStarted = Date.now();
+    const report = await finalizeStage(store, job, {
+      files,
+      extra,
+      startedAt: finalizeStarted,
+      beforePublish: () => {
+        // Past this point the result is published whole even if a signal arrives.
+        checkpoint();
+        rt.onProgress?.({ kind: 'publishing' });
+      },
     });
-    rt.onProgress?.({ kind: 'finalized', files: done.files });
-    outputs.sort((a, b) => a.file - b.file);
-    return {
-      plan,
-      outputs,
-      files: written,
-      metadata: done.metadata,
-      numCells: totalCells,
-      numEvents: outputs.reduce((n, o) => n + o.numEvents, 0),
-    };
+    rt.onProgress?.({ kind: 'finalized', report });
+    return report;
   } catch (err) {
+    await rt.stopChunks?.().catch(() => {});
     await Promise.allSettled(assemblies);
-    await Promise.allSettled(written.map((name) => rt.removeOutput(name)));
+    const failed = err as FailedRun;
+    try {
+      const e = err as { name?: string; message?: string };
+      failed.cleanup = await failStage(store, {
+        run: req.run,
+        error: { name: e?.name ?? 'Error', cause: e?.message ?? String(err) },
+        inputs: req.inputs,
+        writeReport: false,
+        startedAt: Date.now(),
+      });
+    } catch (cleanupError) {
+      if (failed !== null && typeof failed === 'object') failed.cleanupError = cleanupError;
+    }
     throw err;
-  } finally {
-    await rt.removeParts();
   }
 }
 
-export type { JobProgress, JobReport, JobRuntime };
+export type { FailedRun, JobProgress, JobRequest, JobRuntime };
 export { runJob };

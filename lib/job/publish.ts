@@ -1,0 +1,173 @@
+/**
+ * The publish protocol, the same locally and on AWS. A run's outputs are whole or absent:
+ *
+ * 1. Everything is staged in the work area first; sizes and SHA-256 are taken while writing.
+ * 2. Finalize journals the names it is about to publish (WORK.publishing), removes a previous
+ *    result's `manifest.json` first (so the location never looks complete while it changes),
+ *    moves every staged output in, removes the previous result's files that the new one does
+ *    not have (and a stale `failure.json`), writes `usage.json`, and `manifest.json` last.
+ * 3. Cleanup after a failure removes exactly what the journal names (the manifest first), so a
+ *    crash at any point of step 2 leaves nothing that looks complete. Files that no manifest
+ *    lists (the user's own) are never touched.
+ *
+ * A finished run's location holds `manifest.json`: every output with its size and SHA-256.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { ByteSink } from '../bytes.js';
+import {
+  getRecord,
+  type InputRef,
+  type JobStore,
+  jsonBytes,
+  putRecord,
+  type RunRef,
+  type StoredObject,
+  WORK,
+} from './store.js';
+import type { UsageRecord } from './usage.js';
+
+const MANIFEST_NAME = 'manifest.json';
+const USAGE_NAME = 'usage.json';
+const FAILURE_NAME = 'failure.json';
+
+/** `manifest.json` of a finished run. */
+interface Manifest {
+  executionName: string;
+  executionId: string;
+  status: 'SUCCEEDED';
+  createdAt: string;
+  inputs: InputRef[];
+  /** Every other file of the result, sorted by name. */
+  outputs: StoredObject[];
+  usage: Pick<UsageRecord, 'totalComputeMs' | 'credits' | 'files' | 'cells'>;
+}
+
+/** What a publish did besides writing the outputs. */
+interface PublishReport {
+  manifest: Manifest;
+  /** Files of the previous result that the new one does not have, now removed. */
+  removed: string[];
+  /** Files in the location that no manifest lists (left alone). */
+  foreign: string[];
+}
+
+/** A sink that hashes and counts what passes through (the manifest's size and SHA-256). */
+function hashingSink(
+  name: string,
+  inner: ByteSink,
+): ByteSink & { stored(): StoredObject; readonly name: string } {
+  const hash: Hash = createHash('sha256');
+  let size = 0;
+  let digest: string | null = null;
+  return {
+    name,
+    async write(chunk) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      await inner.write(chunk);
+    },
+    async close() {
+      await inner.close();
+      digest = hash.digest('hex');
+    },
+    abort: () => inner.abort(),
+    stored() {
+      if (digest === null) throw new Error(`${name}: stored() before close()`);
+      return { name, size, sha256: digest };
+    },
+  };
+}
+
+/** Size and SHA-256 of bytes written whole. */
+function storedBytes(name: string, bytes: Uint8Array): StoredObject {
+  return { name, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Stages a small output whole and returns its manifest entry. */
+async function stageBytes(store: JobStore, name: string, bytes: Uint8Array): Promise<StoredObject> {
+  await store.putWork(WORK.staged(name), bytes);
+  return storedBytes(name, bytes);
+}
+
+/** The manifest of the location, or null (absent, or not a manifest this product wrote). */
+async function readManifest(store: JobStore): Promise<Manifest | null> {
+  const bytes = await store.getOutput(MANIFEST_NAME);
+  if (bytes === null) return null;
+  try {
+    const m = JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest>;
+    return Array.isArray(m.outputs) ? (m as Manifest) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Publishes the staged outputs and writes usage.json and, last, manifest.json.
+ * @param staged - every staged output (publish order: as given)
+ */
+async function publishOutputs(
+  store: JobStore,
+  args: { run: RunRef; inputs: InputRef[]; staged: StoredObject[]; usage: UsageRecord; now: Date },
+): Promise<PublishReport> {
+  const previous = await readManifest(store);
+  const before = await store.listOutputs();
+  const usageBytes = jsonBytes(args.usage);
+  const outputs = [...args.staged, storedBytes(USAGE_NAME, usageBytes)].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
+  const names = new Set(outputs.map((o) => o.name));
+  const stale = [
+    ...(previous?.outputs.map((o) => o.name).filter((n) => !names.has(n)) ?? []),
+    ...(before.includes(FAILURE_NAME) ? [FAILURE_NAME] : []),
+  ];
+  await putRecord(store, WORK.publishing, [MANIFEST_NAME, ...names]);
+  if (previous !== null) await store.removeOutputs([MANIFEST_NAME]);
+  for (const o of args.staged) await store.publish(WORK.staged(o.name), o.name, o.size);
+  await store.removeOutputs(stale);
+  await store.putOutput(USAGE_NAME, usageBytes);
+  const manifest: Manifest = {
+    executionName: args.run.runId,
+    executionId: args.run.executionId,
+    status: 'SUCCEEDED',
+    createdAt: args.now.toISOString(),
+    inputs: args.inputs,
+    outputs,
+    usage: {
+      totalComputeMs: args.usage.totalComputeMs,
+      credits: args.usage.credits,
+      files: args.usage.files,
+      cells: args.usage.cells,
+    },
+  };
+  await store.putOutput(MANIFEST_NAME, jsonBytes(manifest));
+  const known = new Set([...names, ...stale, ...(previous?.outputs.map((o) => o.name) ?? [])]);
+  const foreign = before.filter((n) => !known.has(n) && n !== MANIFEST_NAME && n !== FAILURE_NAME);
+  return { manifest, removed: stale.filter((n) => n !== FAILURE_NAME), foreign };
+}
+
+/**
+ * Removes whatever this run published: the journal's names and `known` (its own manifest's
+ * list, when the journal is gone), the manifest first. Nothing when it never published.
+ * @returns the names removed (or already absent)
+ */
+async function unpublish(store: JobStore, known: string[] = []): Promise<string[]> {
+  const journal = (await getRecord<string[]>(store, WORK.publishing)) ?? [];
+  const names = [...new Set([...journal, ...known])].filter((n) => n !== MANIFEST_NAME);
+  if (journal.length === 0 && known.length === 0) return [];
+  await store.removeOutputs([MANIFEST_NAME]);
+  await store.removeOutputs(names);
+  return [MANIFEST_NAME, ...names];
+}
+
+export type { Manifest, PublishReport };
+export {
+  FAILURE_NAME,
+  hashingSink,
+  MANIFEST_NAME,
+  publishOutputs,
+  readManifest,
+  stageBytes,
+  storedBytes,
+  USAGE_NAME,
+  unpublish,
+};

@@ -1,0 +1,463 @@
+/**
+ * The job's stages over a {@link JobStore}: the one implementation that both schedulers call,
+ * runJob.ts (a local run, every stage in one process) and functions/ (one Lambda per stage).
+ *
+ *   planStage      claim the output location, pin the inputs, plan; job record + Map items
+ *   chunkStage     deconvolve one chunk of cells into its two parts; chunk record
+ *   assembleStage  stage one file's two outputs from its parts; file record
+ *   finalizeStage  stage metadata and previews, record usage, publish (manifest last), release
+ *   failStage      unpublish this run's outputs, failure report and usage, release
+ *
+ * Stage names are also the keys of the usage record and the names of the Lambda handlers.
+ */
+import { InternalError, InvalidInputError } from '../errors.js';
+import { type FileChunks, type FileOutputs, assembleFile } from './assemble.js';
+import { type ChunkResult, deconvolveChunk } from './deconvolveChunk.js';
+import { finalizeJob } from './finalize.js';
+import { allOutputNames, cellSetOutputName, eventSetOutputName } from './outputs.js';
+import type { JobOptions, ToolParams } from './params.js';
+import { type JobPlan, type PlanLimits, planJob, type WorkItem } from './plan.js';
+import {
+  FAILURE_NAME,
+  hashingSink,
+  MANIFEST_NAME,
+  type PublishReport,
+  publishOutputs,
+  readManifest,
+  stageBytes,
+  USAGE_NAME,
+  unpublish,
+} from './publish.js';
+import {
+  getRecord,
+  type InputRef,
+  type JobStore,
+  jsonBytes,
+  putRecord,
+  type RunRef,
+  type StoredObject,
+  WORK,
+} from './store.js';
+import { buildUsage, type UsageRecord } from './usage.js';
+
+/** The stages, in workflow order (usage keys, handler names). */
+const STAGES = ['planJob', 'deconvolveChunk', 'assembleFile', 'finalizeJob', 'recordFailure'] as const;
+type StageName = (typeof STAGES)[number];
+
+/** The job record (WORK.job): everything later stages need, written once by Plan. */
+interface JobRecord {
+  version: 1;
+  run: RunRef;
+  location: string;
+  inputs: InputRef[];
+  plan: JobPlan;
+}
+
+/** One file's assembled outputs (WORK.fileOutputs). */
+interface FileRecord {
+  outputs: FileOutputs;
+  staged: StoredObject[];
+}
+
+/** What a stage failure leaves in the work area for failStage (WORK.error). */
+interface StageErrorRecord {
+  step: string;
+  file: string | null;
+  cells?: [number, number];
+  error: string;
+  code?: string;
+  cause: string;
+}
+
+/** The failure report (`failure.json`). */
+interface FailureReport {
+  status: 'FAILED';
+  executionName: string;
+  executionId: string;
+  error: string;
+  cause: string;
+  /** The input file the failure is about, when known. */
+  file: string | null;
+  /** Error records of the failed stage tasks (step, file, cells, cause). */
+  details: StageErrorRecord[];
+  inputs: string[];
+  failedAt: string;
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof InvalidInputError && error.code === 'OutputBusy';
+}
+
+/** The job record; an InternalError when Plan has not written it. */
+async function loadJob(store: JobStore): Promise<JobRecord> {
+  const record = await getRecord<JobRecord>(store, WORK.job);
+  if (record === null) {
+    throw new InternalError(`the job record ${WORK.job} is missing from the work area`, 'MissingRecord');
+  }
+  return record;
+}
+
+async function recordStageError(
+  store: JobStore,
+  label: string,
+  facts: Omit<StageErrorRecord, 'error' | 'code' | 'cause'>,
+  error: unknown,
+): Promise<void> {
+  const e = error as { name?: string; message?: string; code?: unknown };
+  const record: StageErrorRecord = {
+    ...facts,
+    error: e?.name ?? 'Error',
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    cause: e?.message ?? String(error),
+  };
+  await putRecord(store, WORK.error(label), record);
+}
+
+/**
+ * Refuses a location that holds a result (or files with this job's output names) unless
+ * `overwrite`.
+ */
+async function checkLocation(
+  store: JobStore,
+  numFiles: number,
+  overwrite: boolean,
+  hint: string,
+): Promise<void> {
+  if (overwrite) return;
+  const existing = await store.listOutputs();
+  if (existing.includes(MANIFEST_NAME)) {
+    throw new InvalidInputError(
+      `${store.location} already holds a complete result (${MANIFEST_NAME}); ${hint}`,
+      'OutputExists',
+    );
+  }
+  const ours = new Set(allOutputNames(numFiles));
+  const clash = existing.filter((n) => ours.has(n));
+  if (clash.length > 0) {
+    throw new InvalidInputError(
+      `${store.location} already holds ${clash.join(', ')}; ${hint}`,
+      'OutputExists',
+    );
+  }
+}
+
+/**
+ * Plan: claims the output location, checks it, pins every input's version, plans the job
+ * (plan.ts) and writes the job record and the Map items.
+ * @throws InvalidInputError (OutputBusy, OutputExists, …), the planner's errors
+ */
+async function planStage(
+  store: JobStore,
+  req: {
+    run: RunRef;
+    inputs: string[];
+    params: ToolParams;
+    options: JobOptions;
+    limits?: PlanLimits;
+    overwrite?: boolean;
+    /** What to tell a user whose location is taken ("pass --overwrite", "choose another prefix"). */
+    existsHint: string;
+  },
+): Promise<JobRecord> {
+  await store.claim(req.run);
+  await checkLocation(store, req.inputs.length, req.overwrite === true, req.existsHint);
+  const inputs = await Promise.all(req.inputs.map((name) => store.statInput(name)));
+  const plan = await planJob(
+    inputs.map((ref) => store.openInput(ref)),
+    req.params,
+    req.options,
+    req.limits,
+  );
+  const record: JobRecord = { version: 1, run: req.run, location: store.location, inputs, plan };
+  await putRecord(store, WORK.job, record);
+  await putRecord(store, WORK.items, plan.items);
+  await putRecord(
+    store,
+    WORK.files,
+    plan.files.map((f) => ({ file: f.index })),
+  );
+  return record;
+}
+
+/** Deconvolve chunk: one chunk's parts and its result record. */
+async function chunkStage(store: JobStore, job: JobRecord, item: WorkItem): Promise<ChunkResult> {
+  const { file, chunk } = item;
+  try {
+    const result = await deconvolveChunk(
+      job.plan,
+      item,
+      store.openInput(job.inputs[file]),
+      store.workSink(WORK.part('cellset', file, chunk)),
+      store.workSink(WORK.part('events', file, chunk)),
+    );
+    await putRecord(store, WORK.chunkResult(file, chunk), result);
+    return result;
+  } catch (error) {
+    await recordStageError(
+      store,
+      `chunk-${file}-${chunk}`,
+      { step: 'Deconvolve chunk', file: job.inputs[file]?.name ?? null, cells: [item.cellStart, item.cellEnd] },
+      error,
+    ).catch(() => {});
+    throw error;
+  }
+}
+
+/** The chunks of one file, in chunk order. */
+function fileItems(plan: JobPlan, file: number): WorkItem[] {
+  return plan.items.filter((it) => it.file === file).sort((a, b) => a.chunk - b.chunk);
+}
+
+/**
+ * Assemble file: stages `cellset_denoised.kkk.isxd` and `neural_events.kkk.isxd` from the
+ * file's parts (assemble.ts) and writes the file record.
+ * @param chunks - the file's chunk results, or a lookup (default: their records)
+ */
+async function assembleStage(
+  store: JobStore,
+  job: JobRecord,
+  file: number,
+  chunks?: FileChunks,
+): Promise<FileRecord> {
+  const lookup: FileChunks =
+    chunks ??
+    (async (chunk) => {
+      const key = WORK.chunkResult(file, chunk);
+      const result = await getRecord<ChunkResult>(store, key);
+      if (result === null) throw new InternalError(`chunk record ${key} is missing`, 'MissingRecord');
+      return result;
+    });
+  const cellSet = hashingSink(cellSetOutputName(file), store.workSink(WORK.staged(cellSetOutputName(file))));
+  const eventSet = hashingSink(
+    eventSetOutputName(file),
+    store.workSink(WORK.staged(eventSetOutputName(file))),
+  );
+  try {
+    const outputs = await assembleFile(
+      job.plan,
+      file,
+      store.openInput(job.inputs[file]),
+      lookup,
+      (kind, chunk) => store.workSource(WORK.part(kind, file, chunk)),
+      cellSet,
+      eventSet,
+    );
+    const record: FileRecord = { outputs, staged: [cellSet.stored(), eventSet.stored()] };
+    await putRecord(store, WORK.fileOutputs(file), record);
+    return record;
+  } catch (error) {
+    await recordStageError(
+      store,
+      `file-${file}`,
+      { step: 'Assemble file', file: job.inputs[file]?.name ?? null },
+      error,
+    ).catch(() => {});
+    throw error;
+  }
+}
+
+/** What a finished run reports. */
+interface FinalizeReport extends PublishReport {
+  metadata: object;
+  files: FileRecord[];
+  usage: UsageRecord;
+  /** Null when the work area was removed, else why it could not be (the result stands). */
+  workLeft: string | null;
+}
+
+/**
+ * Finalize: stages output_metadata.json and the previews (finalize.ts), records the usage,
+ * publishes everything (publish.ts: manifest last), releases the claim, removes the work area.
+ * @param opts.files - the file records (default: read from the work area)
+ * @param opts.extra - further staged outputs to publish (the demo's synthetic input)
+ * @param opts.startedAt - when this stage started (ms since the epoch), for its own compute time
+ */
+async function finalizeStage(
+  store: JobStore,
+  job: JobRecord,
+  opts: {
+    files?: FileRecord[];
+    extra?: StoredObject[];
+    startedAt: number;
+    now?: () => Date;
+    /** Called once everything is staged, just before publishing (may throw to stop). */
+    beforePublish?: () => void;
+  },
+): Promise<FinalizeReport> {
+  const now = opts.now ?? (() => new Date());
+  const files =
+    opts.files ??
+    (await Promise.all(
+      job.plan.files.map(async (f) => {
+        const record = await getRecord<FileRecord>(store, WORK.fileOutputs(f.index));
+        if (record === null) {
+          throw new InternalError(`file record ${WORK.fileOutputs(f.index)} is missing`, 'MissingRecord');
+        }
+        return record;
+      }),
+    ));
+  files.sort((a, b) => a.outputs.file - b.outputs.file);
+  const staged: StoredObject[] = [...(opts.extra ?? []), ...files.flatMap((f) => f.staged)];
+  const done = await finalizeJob(
+    job.plan,
+    files.map((f) => f.outputs),
+    (name) => store.workSource(WORK.staged(name)),
+    async (name, bytes) => {
+      staged.push(await stageBytes(store, name, bytes));
+    },
+  );
+  opts.beforePublish?.();
+  const at = now();
+  const usage = await store.recordUsage(
+    buildUsage({
+      run: job.run,
+      status: 'SUCCEEDED',
+      files: job.plan.files.length,
+      cells: job.plan.files.reduce((n, f) => n + f.numCells, 0),
+      meter: await store.readMeter(),
+      self: { stage: 'finalizeJob', ms: at.getTime() - opts.startedAt },
+      location: store.location,
+      now: at,
+    }),
+  );
+  const report = await publishOutputs(store, { run: job.run, inputs: job.inputs, staged, usage, now: at });
+  await store.release(job.run);
+  let workLeft: string | null = null;
+  try {
+    await store.removeWork();
+  } catch (error) {
+    workLeft = (error as Error).message;
+  }
+  return { ...report, metadata: done.metadata, files, usage, workLeft };
+}
+
+/** The message of a Step Functions `Cause` (Lambda errors arrive as JSON, local ones as text). */
+function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain-text cause
+  }
+  return cause;
+}
+
+/** What failStage did. */
+interface FailureOutcome {
+  report: FailureReport;
+  usage: UsageRecord;
+  /** Where failure.json and usage.json went (null: not written). */
+  reportedAt: string | null;
+  /** Outputs this run had published and removed again. */
+  unpublished: string[];
+  workLeft: string | null;
+}
+
+/**
+ * Record failure: when this run owns the output location, removes whatever it published (the
+ * publish journal, or its own manifest's list: manifest first; errors are retried and thrown),
+ * then writes `failure.json` and `usage.json` there (`writeReport`), records the usage as
+ * FAILED, releases the claim and removes the work area. When another run owns the location,
+ * nothing there is touched and the report goes to `fallback` (AWS: `outputs/<execution>/`).
+ */
+async function failStage(
+  store: JobStore,
+  args: {
+    run: RunRef;
+    error: { name: string; cause: string };
+    /** The job's inputs when no job record exists (Plan failed early). */
+    inputs?: string[];
+    writeReport: boolean;
+    fallback?: () => JobStore;
+    startedAt: number;
+    now?: () => Date;
+  },
+): Promise<FailureOutcome> {
+  const now = args.now ?? (() => new Date());
+  const job = await getRecord<JobRecord>(store, WORK.job);
+  const details: StageErrorRecord[] = [];
+  for (const key of (await store.listWork(WORK.errors)).sort()) {
+    const d = await getRecord<StageErrorRecord>(store, key);
+    if (d !== null) details.push(d);
+  }
+
+  let owned = true;
+  try {
+    await store.claim(args.run);
+  } catch (error) {
+    if (!isBusy(error)) throw error;
+    owned = false;
+  }
+  let unpublished: string[] = [];
+  if (owned) {
+    const manifest = await readManifest(store);
+    if (manifest !== null && manifest.executionName !== args.run.runId) {
+      // Another run's complete result (our Plan refused it): not ours to touch.
+      await store.release(args.run);
+      owned = false;
+    } else {
+      unpublished = await unpublish(store, manifest?.outputs.map((o) => o.name) ?? []);
+    }
+  }
+
+  const inputs = job?.inputs.map((i) => i.name) ?? args.inputs ?? [];
+  const first = details[0];
+  const cause = causeMessage(args.error.cause);
+  const report: FailureReport = {
+    status: 'FAILED',
+    executionName: args.run.runId,
+    executionId: args.run.executionId,
+    error: first?.error ?? args.error.name,
+    cause: first?.cause ?? cause,
+    file: first?.file ?? inputs.find((k) => cause.includes(k)) ?? null,
+    details,
+    inputs,
+    failedAt: now().toISOString(),
+  };
+  const target = !args.writeReport ? null : owned ? store : (args.fallback?.() ?? null);
+  if (target !== null) await target.putOutput(FAILURE_NAME, jsonBytes(report));
+  const at = now();
+  const usage = await store.recordUsage(
+    buildUsage({
+      run: args.run,
+      status: 'FAILED',
+      files: job ? job.plan.files.length : inputs.length,
+      cells: job ? job.plan.files.reduce((n, f) => n + f.numCells, 0) : 0,
+      meter: await store.readMeter(),
+      self: { stage: 'recordFailure', ms: at.getTime() - args.startedAt },
+      location: target?.location ?? store.location,
+      now: at,
+    }),
+  );
+  if (target !== null) await target.putOutput(USAGE_NAME, jsonBytes(usage));
+  if (owned) await store.release(args.run);
+  let workLeft: string | null = null;
+  try {
+    await store.removeWork();
+  } catch (error) {
+    workLeft = (error as Error).message;
+  }
+  return { report, usage, reportedAt: target?.location ?? null, unpublished, workLeft };
+}
+
+export type {
+  FailureOutcome,
+  FailureReport,
+  FileRecord,
+  FinalizeReport,
+  JobRecord,
+  StageErrorRecord,
+  StageName,
+};
+export {
+  assembleStage,
+  causeMessage,
+  chunkStage,
+  failStage,
+  fileItems,
+  finalizeStage,
+  loadJob,
+  planStage,
+  STAGES,
+};
