@@ -125,8 +125,8 @@ function runChild(input: string, out: string): { report: ChildReport; wallSecond
       phases: {
         planned: at(/caiman-spikes: planned/),
         deconvolved: at(/caiman-spikes: deconvolved (\d+)\/\1 cells/),
-        assembled: at(/caiman-spikes: wrote cellset_denoised/),
-        finalized: at(/caiman-spikes: wrote \d+ previews/),
+        assembled: at(/caiman-spikes: assembled cellset_denoised/),
+        finalized: at(/caiman-spikes: published/),
         exit: at(/\] exit /),
       },
     },

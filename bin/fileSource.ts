@@ -3,8 +3,7 @@
  * FileHandle, opened lazily) and an all-or-nothing {@link ByteSink} that writes
  * `<path>.partial-<pid>` and renames it to `<path>` on close (deletes it on abort).
  */
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import type { ByteSink, ByteSource } from '../lib/bytes.js';
 import { InvalidInputError } from '../lib/errors.js';
 
@@ -75,17 +74,12 @@ function fileSource(path: string): FileSource {
   return source;
 }
 
-/**
- * Writes to `<path>.partial-<pid>` (creating its folder); `close` renames it to `path`, `abort`
- * deletes it.
- */
+/** Writes to `<path>.partial-<pid>`; `close` renames it to `path`, `abort` deletes it. */
 function fileSink(path: string): ByteSink {
   const partial = `${path}.partial-${process.pid}`;
   let handle: Promise<FileHandle> | undefined;
   const file = () => {
-    handle ??= mkdir(dirname(partial), { recursive: true })
-      .then(() => open(partial, 'w'))
-      .catch((cause: NodeJS.ErrnoException) => {
+    handle ??= open(partial, 'w').catch((cause: NodeJS.ErrnoException) => {
       throw new InvalidInputError(
         `${path}: cannot open for writing (${cause.code ?? cause.message})`,
         'FileNotWritable',

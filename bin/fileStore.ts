@@ -10,7 +10,17 @@
  * hold it; a folder left by a run that died (its pid gone on this host) is taken over. It sits
  * beside --out, on the same file system, so publishing is one rename per file.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import type { ByteSource } from '../lib/bytes.js';
@@ -88,13 +98,30 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
         : `${out} is in use by another run that is starting (${staging} exists); try again, or remove it if no run is active`,
       'OutputBusy',
     );
-  const owns = async (run: RunRef) => owner?.runId === run.runId && (await readOwner())?.runId === run.runId;
+  const owns = async (run: RunRef) =>
+    owner?.runId === run.runId && (await readOwner())?.runId === run.runId;
 
   const store: FileJobStore = {
     location: out,
     staging,
 
-    workSink: (key) => fileSink(work(key)),
+    workSink(key) {
+      // Work folders (parts/<file>/, outputs/) are made on first use.
+      const ready = mkdir(dirname(work(key)), { recursive: true });
+      ready.catch(() => {});
+      const sink = fileSink(work(key));
+      return {
+        write: async (chunk) => {
+          await ready;
+          await sink.write(chunk);
+        },
+        close: async () => {
+          await ready;
+          await sink.close();
+        },
+        abort: () => sink.abort(),
+      };
+    },
     async workSource(key) {
       const s = fileSource(work(key));
       sources.push(s);
@@ -176,7 +203,13 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
       if (createdParent !== undefined) {
         // Parents this run created, innermost first, while they are empty.
         for (let d = dirname(out); d.length >= createdParent.length; d = dirname(d)) {
-          if (!(await rmdir(d).then(() => true, () => false))) break;
+          if (
+            !(await rmdir(d).then(
+              () => true,
+              () => false,
+            ))
+          )
+            break;
         }
         createdParent = undefined;
       }

@@ -1,33 +1,35 @@
 /**
- * Step Functions "Plan job": validate the execution input and the parameters, read each input's
- * footer (ranged reads), validate and order the series, cut it into chunks (lib/job/plan.ts),
- * and write the plan and the Map items to S3. Returns only keys and counts: no trace data and
- * nothing that grows with the number of cells ever enters a state payload.
+ * Step Functions "Plan job": validates the execution input (jobInput.ts) and the parameters,
+ * then runs the job's plan stage (lib/job/stages.ts planStage: claim the output prefix, pin the
+ * inputs, plan, write the job record and the Map items to the work area). Returns only keys
+ * and counts: no trace data and nothing that grows with the number of cells enters a payload.
  */
 import type { Context } from 'aws-lambda';
-import { InvalidInputError, InvalidParameterError } from '../lib/errors.js';
+import { InternalError } from '../lib/errors.js';
 import { parseJobOptions, parseToolParams } from '../lib/job/params.js';
-import { type JobPlan, planJob } from '../lib/job/plan.js';
-import { dataBucket, resolveJob, workKeys } from './shared/jobInput.js';
+import { CHUNK_LIMITS, type PlanLimits } from '../lib/job/plan.js';
+import { type JobRecord, planStage } from '../lib/job/stages.js';
+import { WORK } from '../lib/job/store.js';
+import { dataBucket, resolveJob } from './shared/jobInput.js';
 import { type ExecutionRef, wrapHandler } from './shared/middleware.js';
-import { exists, headObject, putJson, s3Source } from './shared/s3.js';
+import { s3JobStore, workRoot } from './shared/s3Store.js';
 
-/** Default chunk limits (infra/constructs/SpikePipeline.ts sets them, with the sizing). */
-const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
-const MAX_CELLS_PER_CHUNK = 2000;
-
-/** Chunk limits from CHUNK_MAX_CELLS / CHUNK_MAX_BYTES (positive integers) or the defaults. */
-function chunkLimits(): { maxCellsPerChunk: number; maxChunkBytes: number } {
+/** Chunk limits: lib/job/plan.ts CHUNK_LIMITS.lambda, or CHUNK_MAX_CELLS / CHUNK_MAX_BYTES. */
+function chunkLimits(): Required<PlanLimits> {
   const read = (name: string, fallback: number) => {
-    const v = Number(process.env[name] ?? fallback);
+    const raw = process.env[name];
+    const v = raw === undefined ? fallback : Number(raw);
     if (!Number.isInteger(v) || v < 1) {
-      throw new InvalidParameterError(name, process.env[name], 'a positive integer');
+      throw new InternalError(
+        `environment variable ${name} = ${raw} is not a positive integer`,
+        'Config',
+      );
     }
     return v;
   };
   return {
-    maxCellsPerChunk: read('CHUNK_MAX_CELLS', MAX_CELLS_PER_CHUNK),
-    maxChunkBytes: read('CHUNK_MAX_BYTES', MAX_CHUNK_BYTES),
+    maxCellsPerChunk: read('CHUNK_MAX_CELLS', CHUNK_LIMITS.lambda.maxCellsPerChunk),
+    maxChunkBytes: read('CHUNK_MAX_BYTES', CHUNK_LIMITS.lambda.maxChunkBytes),
   };
 }
 
@@ -36,20 +38,11 @@ interface PlanEvent extends ExecutionRef {
   input: unknown;
 }
 
-/** What plan.json holds besides the lib plan. */
-interface StoredPlan {
-  plan: JobPlan;
-  inputs: { key: string; size: number; etag: string }[];
-  outputPrefix: string;
-  account: string;
-}
-
 /** The state after Plan (small and bounded whatever the job size). */
 interface PlanState extends ExecutionRef {
   bucket: string;
   account: string;
   outputPrefix: string;
-  planKey: string;
   itemsKey: string;
   filesKey: string;
   numFiles: number;
@@ -58,55 +51,47 @@ interface PlanState extends ExecutionRef {
 }
 
 /** The summary returned to the state machine for a plan. */
-function planState(execution: ExecutionRef, bucket: string, stored: StoredPlan): PlanState {
-  const keys = workKeys(execution.executionName);
+function planState(
+  execution: ExecutionRef,
+  bucket: string,
+  outputPrefix: string,
+  job: JobRecord,
+): PlanState {
+  const root = workRoot(execution.executionName);
   return {
     executionName: execution.executionName,
     executionId: execution.executionId,
     bucket,
-    account: stored.account,
-    outputPrefix: stored.outputPrefix,
-    planKey: keys.plan,
-    itemsKey: keys.items,
-    filesKey: keys.files,
-    numFiles: stored.plan.files.length,
-    numItems: stored.plan.items.length,
-    numCells: stored.plan.files.reduce((n, f) => n + f.numCells, 0),
+    account: job.run.account,
+    outputPrefix,
+    itemsKey: `${root}${WORK.items}`,
+    filesKey: `${root}${WORK.files}`,
+    numFiles: job.plan.files.length,
+    numItems: job.plan.items.length,
+    numCells: job.plan.files.reduce((n, f) => n + f.numCells, 0),
   };
 }
 
 async function planJobTask(event: PlanEvent, _context?: Context): Promise<PlanState> {
   const bucket = dataBucket();
   const job = await resolveJob(event.input, { bucket, ...event });
-  const params = parseToolParams(job.params);
-  const options = parseJobOptions(job.options);
-  if (await exists(bucket, `${job.outputPrefix}manifest.json`)) {
-    throw new InvalidInputError(
-      `outputPrefix ${job.outputPrefix} already holds a complete run (manifest.json); choose another prefix`,
-      'OutputExists',
-    );
-  }
-  const heads = await Promise.all(job.inputs.map((key) => headObject(bucket, key)));
-  const sources = job.inputs.map((key, i) => s3Source(bucket, key, heads[i]));
-  const plan = await planJob(sources, params, options, chunkLimits());
-  const stored: StoredPlan = {
-    plan,
-    inputs: job.inputs.map((key, i) => ({ key, ...heads[i] })),
-    outputPrefix: job.outputPrefix,
-    account: job.account,
-  };
-  const keys = workKeys(event.executionName);
-  await putJson(bucket, keys.plan, stored);
-  await putJson(bucket, keys.items, plan.items);
-  await putJson(
+  const store = s3JobStore({
     bucket,
-    keys.files,
-    plan.files.map((f) => ({ file: f.index })),
-  );
-  return planState(event, bucket, stored);
+    executionName: event.executionName,
+    outputPrefix: job.outputPrefix,
+  });
+  const record = await planStage(store, {
+    run: { runId: event.executionName, executionId: event.executionId, account: job.account },
+    inputs: job.inputs,
+    params: parseToolParams(job.params),
+    options: parseJobOptions(job.options),
+    limits: chunkLimits(),
+    existsHint: 'choose another outputPrefix',
+  });
+  return planState(event, bucket, job.outputPrefix, record);
 }
 
 const handler = wrapHandler('planJob', planJobTask);
 
-export type { PlanEvent, PlanState, StoredPlan };
-export { handler, MAX_CELLS_PER_CHUNK, MAX_CHUNK_BYTES, planJobTask, planState };
+export type { PlanEvent, PlanState };
+export { handler, planJobTask, planState };

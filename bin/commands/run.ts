@@ -27,24 +27,20 @@ import {
 import { openEventSet } from '../../lib/isxd/index.js';
 import type { ChunkResult } from '../../lib/job/deconvolveChunk.js';
 import { eventSetOutputName } from '../../lib/job/outputs.js';
-import {
-  parseJobOptions,
-  parseToolParams,
-  TOOL_PARAM_NAMES,
-} from '../../lib/job/params.js';
+import { parseJobOptions, parseToolParams, TOOL_PARAM_NAMES } from '../../lib/job/params.js';
 import { CHUNK_LIMITS, type WorkItem } from '../../lib/job/plan.js';
 import { stageBytes } from '../../lib/job/publish.js';
 import { type FailedRun, type JobRuntime, runJob } from '../../lib/job/runJob.js';
 import type { FinalizeReport, JobRecord } from '../../lib/job/stages.js';
 import type { RunRef } from '../../lib/job/store.js';
-import { CREDITS_PER_COMPUTE_HOUR } from '../../lib/job/usage.js';
 import {
   type SyntheticTruth,
   scoreRecovery,
   writeSyntheticCellSet,
 } from '../../lib/job/synthetic.js';
-import { fileJobStore } from '../fileStore.js';
+import { CREDITS_PER_COMPUTE_HOUR } from '../../lib/job/usage.js';
 import { fileSource } from '../fileSource.js';
+import { fileJobStore } from '../fileStore.js';
 import { createProgress } from '../progress.js';
 import { type FromWorker, runChunkTimed, type ToWorker, type WorkerError } from '../worker.js';
 
@@ -182,10 +178,9 @@ async function checkInputs(files: string[]): Promise<void> {
  * code (bad input, exit 2); anything else is an internal fault (exit 1).
  */
 function rebuildError(e: WorkerError): Error {
-  const err =
-    USER_ERRORS.has(e.name)
-      ? Object.assign(new DeconvolutionError(e.message, e.code ?? e.name), { name: e.name })
-      : new InternalError(`a worker thread failed: ${e.name}: ${e.message}`, e.code ?? 'Worker');
+  const err = USER_ERRORS.has(e.name)
+    ? Object.assign(new DeconvolutionError(e.message, e.code ?? e.name), { name: e.name })
+    : new InternalError(`a worker thread failed: ${e.name}: ${e.message}`, e.code ?? 'Worker');
   if (e.stack) err.stack = e.stack;
   return err;
 }
@@ -236,7 +231,10 @@ function workerPool(size: number, out: string) {
     });
     slot.worker.on('error', (err) => failAll(slot.worker, err));
     slot.worker.on('exit', (code) =>
-      failAll(slot.worker, new InternalError(`worker thread stopped (exit code ${code})`, 'Worker')),
+      failAll(
+        slot.worker,
+        new InternalError(`worker thread stopped (exit code ${code})`, 'Worker'),
+      ),
     );
     slots.push(slot);
   };
@@ -377,7 +375,6 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   // A second signal removes the staging folder at once and exits.
   const abort = new AbortController();
   let stoppedBy: StopSignal | null = null;
-  let publishing = false;
   const onSignal = (signal: StopSignal) => {
     if (stoppedBy !== null) {
       rmSync(store.staging, { recursive: true, force: true });
@@ -410,10 +407,7 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
     chunksDone: async () => pool?.close(),
     stopChunks: async () => pool?.close(),
     signal: abort.signal,
-    onProgress: (e) => {
-      if (e.kind === 'publishing') publishing = true;
-      progress.onProgress(e);
-    },
+    onProgress: (e) => progress.onProgress(e),
   };
   let report: FinalizeReport;
   try {

@@ -11,7 +11,7 @@
  *   inline job; this is what an upload to jobs/ starts).
  */
 import { z } from 'zod';
-import { InvalidInputError } from '../../lib/errors.js';
+import { InternalError, InvalidInputError } from '../../lib/errors.js';
 import { getJson } from './s3.js';
 
 const PREFIX = { inputs: 'inputs/', jobs: 'jobs/', work: 'work/', outputs: 'outputs/' } as const;
@@ -36,23 +36,6 @@ interface ResolvedJob {
   options: Record<string, unknown>;
   outputPrefix: string;
   account: string;
-}
-
-/** Where one execution keeps its intermediates. */
-function workKeys(executionName: string) {
-  const root = `${PREFIX.work}${executionName}/`;
-  return {
-    root,
-    plan: `${root}plan.json`,
-    items: `${root}items.json`,
-    files: `${root}files.json`,
-    part: (kind: 'cellset' | 'events', file: number, chunk: number) =>
-      `${root}parts/${file}/${chunk}.${kind}`,
-    chunkResult: (file: number, chunk: number) => `${root}chunks/${file}/${chunk}.json`,
-    fileOutputs: (file: number) => `${root}files/${file}.json`,
-    errors: `${root}errors/`,
-    error: (label: string) => `${root}errors/${label}.json`,
-  };
 }
 
 function issues(error: z.ZodError): string {
@@ -119,9 +102,9 @@ async function resolveJob(
 /** The data bucket (set by the stack on every function). */
 function dataBucket(): string {
   const name = process.env.DATA_BUCKET;
-  if (!name) throw new InvalidInputError('environment variable DATA_BUCKET is not set', 'Config');
+  if (!name) throw new InternalError('environment variable DATA_BUCKET is not set', 'Config');
   return name;
 }
 
 export type { ResolvedJob };
-export { dataBucket, PREFIX, resolveJob, workKeys };
+export { dataBucket, PREFIX, resolveJob };

@@ -10,18 +10,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { meterCompute } from './usage.js';
+import type { FunctionName } from './workflow.js';
 
 /** Module-scope logger shared by all handlers of one bundle. */
 const logger = new Logger({ serviceName: 'caiman-spikes' });
-
-/** Names of the functions of the workflow (also the keys of the usage record). */
-type FunctionName =
-  | 'planJob'
-  | 'deconvolveChunk'
-  | 'assembleFile'
-  | 'finalizeJob'
-  | 'recordFailure'
-  | 'startFromUpload';
 
 /** Fields every state-machine task payload carries. */
 interface ExecutionRef {
@@ -94,5 +86,5 @@ function wrapHandler<E, R>(
     .handler(fn);
 }
 
-export type { ExecutionRef, FunctionName };
+export type { ExecutionRef };
 export { logger, wrapHandler };

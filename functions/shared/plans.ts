@@ -1,26 +1,21 @@
 /**
- * Reads a run's plan.json once per container (Map tasks of one execution share it).
+ * The job record of a run, read once per container (the Map tasks of one execution share it).
  */
-import { InvalidInputError } from '../../lib/errors.js';
-import type { StoredPlan } from '../planJob.js';
-import { getJson } from './s3.js';
+import { type JobRecord, loadJob } from '../../lib/job/stages.js';
+import type { JobStore } from '../../lib/job/store.js';
 
-const cache = new Map<string, Promise<StoredPlan>>();
+const cache = new Map<string, Promise<JobRecord>>();
 
-/** The stored plan of a run. */
-function loadPlan(bucket: string, key: string): Promise<StoredPlan> {
-  const id = `${bucket}/${key}`;
-  let p = cache.get(id);
+/** The job record of `executionName`, through its store. */
+function cachedJob(executionName: string, store: JobStore): Promise<JobRecord> {
+  let p = cache.get(executionName);
   if (!p) {
-    p = getJson(bucket, key).then((v) => {
-      if (v === null) throw new InvalidInputError(`plan ${key} does not exist`, 'MissingPlan');
-      return v as StoredPlan;
-    });
-    p.catch(() => cache.delete(id));
+    p = loadJob(store);
+    p.catch(() => cache.delete(executionName));
     if (cache.size > 16) cache.clear();
-    cache.set(id, p);
+    cache.set(executionName, p);
   }
   return p;
 }
 
-export { loadPlan };
+export { cachedJob };

@@ -9,6 +9,10 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -16,12 +20,19 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ByteSink, ByteSource } from '../../lib/bytes.js';
-import { InvalidInputError } from '../../lib/errors.js';
+import { InternalError, InvalidInputError } from '../../lib/errors.js';
 
+/** The module's client (tests add middleware to it to inject per-key failures). */
 const s3 = new S3Client({});
+
+/** The part of S3Client these helpers use (tests pass a fake). */
+interface S3Sender {
+  send: S3Client['send'];
+}
 
 /** Multipart part size of output uploads. */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -183,20 +194,31 @@ async function putJson(bucket: string, key: string, value: unknown): Promise<Wri
   return putBytes(bucket, key, bytes, 'application/json');
 }
 
-/** Reads a JSON object; null when it does not exist (404, or 403 for a caller without ListBucket). */
-async function getJson(bucket: string, key: string): Promise<unknown> {
+/** An object's bytes; null when it does not exist (404, or 403 for a caller without ListBucket). */
+async function getBytes(bucket: string, key: string): Promise<Uint8Array | null> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const text = out.Body ? await out.Body.transformToString() : '';
-    return JSON.parse(text) as unknown;
+    return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
   } catch (error) {
     if (isMissing(error) || isForbidden(error)) return null;
-    if (error instanceof SyntaxError) {
-      throw new InvalidInputError(`${key} is not valid JSON: ${error.message}`, 'BadJson', {
-        cause: error,
-      });
-    }
     throw error;
+  }
+}
+
+/** Reads a JSON object; null when it does not exist. */
+async function getJson(bucket: string, key: string): Promise<unknown> {
+  const bytes = await getBytes(bucket, key);
+  if (bytes === null) return null;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  } catch (error) {
+    throw new InvalidInputError(
+      `${key} is not valid JSON: ${(error as Error).message}`,
+      'BadJson',
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -209,13 +231,21 @@ async function exists(bucket: string, key: string): Promise<boolean> {
   return out.Contents?.[0]?.Key === key;
 }
 
-/** Every key under a prefix (all pages). */
-async function listKeys(bucket: string, prefix: string): Promise<string[]> {
+/**
+ * Every key under a prefix (all pages). With `delimiter` '/', only the objects directly under
+ * it (not those of deeper "folders", e.g. another run's outputPrefix nested inside this one).
+ */
+async function listKeys(bucket: string, prefix: string, delimiter?: '/'): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
     const out = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        Delimiter: delimiter,
+        ContinuationToken: token,
+      }),
     );
     for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
@@ -223,18 +253,127 @@ async function listKeys(bucket: string, prefix: string): Promise<string[]> {
   return keys;
 }
 
-/** Deletes keys (missing ones are ignored), 1000 per request. */
-async function deleteKeys(bucket: string, keys: string[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += 1000) {
-    const batch = keys.slice(i, i + 1000);
-    await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
+/** Attempts of a DeleteObjects key that S3 reports as not deleted, and the first wait (doubling). */
+const DELETE_ATTEMPTS = 5;
+const DELETE_BACKOFF_MS = 100;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Deletes keys (missing ones count as deleted), 1 000 per request. DeleteObjects answers 200
+ * even when some keys were not deleted and lists them under `Errors` (the SDK does not retry
+ * those); such keys are retried with exponential backoff and full jitter, and if they still fail
+ * an InternalError names them. See the DeleteObjects API reference ("Errors" in the response):
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
+ */
+async function deleteKeys(bucket: string, keys: string[], client: S3Sender = s3): Promise<void> {
+  let pending = keys;
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const failed: { Key?: string; Code?: string; Message?: string }[] = [];
+    for (let i = 0; i < pending.length; i += 1000) {
+      const batch = pending.slice(i, i + 1000);
+      const out = await client.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      failed.push(...(out.Errors ?? []));
+    }
+    if (failed.length === 0) return;
+    if (attempt >= DELETE_ATTEMPTS) {
+      const shown = failed
+        .slice(0, 5)
+        .map((e) => `${e.Key} (${e.Code}: ${e.Message})`)
+        .join(', ');
+      throw new InternalError(
+        `could not delete ${failed.length} object(s) from s3://${bucket} after ${attempt} attempts: ${shown}`,
+        'DeleteFailed',
+      );
+    }
+    await sleep(Math.random() * DELETE_BACKOFF_MS * 2 ** (attempt - 1));
+    pending = failed.map((e) => e.Key).filter((k): k is string => typeof k === 'string');
   }
 }
 
-export type { WrittenObject };
-export { deleteKeys, exists, getJson, headObject, listKeys, putBytes, putJson, s3Sink, s3Source };
+/**
+ * CopyObject copies up to 5 GB in one request; larger objects need a multipart upload of
+ * UploadPartCopy ranges (parts 5 MiB … 5 GiB, at most 10 000). See "Copying objects"
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/copy-object.html
+ */
+const COPY_OBJECT_MAX_BYTES = 5 * 1000 ** 3;
+const COPY_PART_BYTES = 1024 ** 3;
+
+/** Copies one object within the bucket (server side), whole or not at all. */
+async function copyObject(
+  bucket: string,
+  from: string,
+  to: string,
+  size: number,
+  contentType: string,
+  client: S3Sender = s3,
+): Promise<void> {
+  const CopySource = encodeURI(`${bucket}/${from}`);
+  if (size <= COPY_OBJECT_MAX_BYTES) {
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: to,
+        CopySource,
+        ContentType: contentType,
+        MetadataDirective: 'REPLACE',
+      }),
+    );
+    return;
+  }
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: to, ContentType: contentType }),
+  );
+  try {
+    const parts: { ETag?: string; PartNumber: number }[] = [];
+    for (let at = 0, n = 1; at < size; at += COPY_PART_BYTES, n++) {
+      const end = Math.min(size, at + COPY_PART_BYTES) - 1;
+      const out = await client.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: to,
+          UploadId,
+          PartNumber: n,
+          CopySource,
+          CopySourceRange: `bytes=${at}-${end}`,
+        }),
+      );
+      parts.push({ ETag: out.CopyPartResult?.ETag, PartNumber: n });
+    }
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: to,
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+  } catch (error) {
+    await client
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId }))
+      .catch(() => {});
+    throw error;
+  }
+}
+
+export type { S3Sender, WrittenObject };
+export {
+  COPY_OBJECT_MAX_BYTES,
+  copyObject,
+  deleteKeys,
+  exists,
+  getBytes,
+  getJson,
+  headObject,
+  listKeys,
+  putBytes,
+  putJson,
+  s3,
+  s3Sink,
+  s3Source,
+};

@@ -1,13 +1,12 @@
 /**
- * Usage accounting in DynamoDB (one table, pk/sk strings):
+ * Usage accounting in DynamoDB (one table, pk/sk strings); the record itself is built by
+ * lib/job/usage.ts:
  * - meter     pk `EXEC#<execution name>`, sk `METER`: `ADD ms_<function> :ms, n_<function> :1`
  *   after every task invocation (atomic counters, attempts included);
  * - record    pk `EXEC#<execution name>`, sk `USAGE`: written once with
  *   `attribute_not_exists(pk)`, so a retried Finalize / Record failure never bills twice;
  * - monthly   pk `ACCOUNT#<account>`, sk `MONTH#<yyyy-mm>`: `ADD` totals, applied only by the
  *   invocation whose conditional put of the record succeeded.
- *
- * credits = 0.5 × compute hours, compute hours = Σ_function ms / 3 600 000 (the IDEAS price).
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -16,35 +15,15 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { InvalidInputError } from '../../lib/errors.js';
+import { InternalError } from '../../lib/errors.js';
+import type { Meter } from '../../lib/job/store.js';
+import type { UsageRecord } from '../../lib/job/usage.js';
 
 const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
-/** Credits billed per compute hour. */
-const CREDITS_PER_COMPUTE_HOUR = 0.5;
-const MS_PER_HOUR = 3_600_000;
-
-/** The per-execution usage record (also written to `<outputPrefix>usage.json`). */
-interface UsageRecord {
-  executionName: string;
-  executionId: string;
-  account: string;
-  month: string;
-  status: 'SUCCEEDED' | 'FAILED';
-  files: number;
-  cells: number;
-  computeMs: Record<string, number>;
-  invocations: Record<string, number>;
-  totalComputeMs: number;
-  computeHours: number;
-  credits: number;
-  outputPrefix: string;
-  recordedAt: string;
-}
-
 function tableName(): string {
   const name = process.env.USAGE_TABLE;
-  if (!name) throw new InvalidInputError('environment variable USAGE_TABLE is not set', 'Config');
+  if (!name) throw new InternalError('environment variable USAGE_TABLE is not set', 'Config');
   return name;
 }
 
@@ -62,9 +41,7 @@ async function meterCompute(executionName: string, fn: string, ms: number): Prom
 }
 
 /** The execution's meter so far: milliseconds and invocations per function. */
-async function readMeter(
-  executionName: string,
-): Promise<{ computeMs: Record<string, number>; invocations: Record<string, number> }> {
+async function readMeter(executionName: string): Promise<Meter> {
   const out = await ddb.send(
     new GetCommand({
       TableName: tableName(),
@@ -80,46 +57,6 @@ async function readMeter(
     if (k.startsWith('n_')) invocations[k.slice(2)] = v;
   }
   return { computeMs, invocations };
-}
-
-/**
- * Builds the usage record from the meter plus the caller's own time so far (the caller is the
- * last task, so its own meter entry is not written yet).
- */
-function buildUsage(args: {
-  executionName: string;
-  executionId: string;
-  account: string;
-  status: UsageRecord['status'];
-  files: number;
-  cells: number;
-  meter: { computeMs: Record<string, number>; invocations: Record<string, number> };
-  self: { fn: string; ms: number };
-  outputPrefix: string;
-  now: Date;
-}): UsageRecord {
-  const computeMs = { ...args.meter.computeMs };
-  const invocations = { ...args.meter.invocations };
-  computeMs[args.self.fn] = (computeMs[args.self.fn] ?? 0) + Math.round(args.self.ms);
-  invocations[args.self.fn] = (invocations[args.self.fn] ?? 0) + 1;
-  const totalComputeMs = Object.values(computeMs).reduce((a, b) => a + b, 0);
-  const computeHours = totalComputeMs / MS_PER_HOUR;
-  return {
-    executionName: args.executionName,
-    executionId: args.executionId,
-    account: args.account,
-    month: args.now.toISOString().slice(0, 7),
-    status: args.status,
-    files: args.files,
-    cells: args.cells,
-    computeMs,
-    invocations,
-    totalComputeMs,
-    computeHours,
-    credits: CREDITS_PER_COMPUTE_HOUR * computeHours,
-    outputPrefix: args.outputPrefix,
-    recordedAt: args.now.toISOString(),
-  };
 }
 
 /**
@@ -163,5 +100,4 @@ async function recordUsage(usage: UsageRecord): Promise<{ written: boolean; usag
   return { written: true, usage };
 }
 
-export type { UsageRecord };
-export { buildUsage, CREDITS_PER_COMPUTE_HOUR, meterCompute, readMeter, recordUsage };
+export { ddb, meterCompute, readMeter, recordUsage, tableName };

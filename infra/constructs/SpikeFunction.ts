@@ -10,17 +10,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { FunctionName } from '../../functions/shared/workflow.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Handler files in functions/ (one per state, plus the trigger). */
-type HandlerName =
-  | 'planJob'
-  | 'deconvolveChunk'
-  | 'assembleFile'
-  | 'finalizeJob'
-  | 'recordFailure'
-  | 'startFromUpload';
+/** Handler files in functions/ (one per stage, plus the trigger). */
+type HandlerName = FunctionName;
 
 interface SpikeFunctionProps {
   /** functions/<handler>.ts */

@@ -4,13 +4,13 @@
  * Record failure → Fail. JSONPath only. State payloads carry keys and counts, never trace data;
  * Map results go to S3 (ResultWriterV2) and are discarded from the state.
  *
- * Sizing, from this engine's measurements on one core of the 2-core development VM (`npm run
- * bench:foopsi`, `bench:cvx`, `bench:e2e`): p = 1 costs about 0.14 µs per frame, p = 2 about
- * 0.37 µs, the 'cvxpy' interior point about 10 µs (SCS as the fallback is slower). Plan cuts
- * chunks at 64 MiB of trace+footprint input (≤ 16 M samples: ≈ 2 s at p = 1, ≈ 6 s at p = 2,
- * ≈ 3 min with 'cvxpy'), so the 15-minute chunk timeout keeps a 5× margin in the worst case.
- * 1769 MB buys one full vCPU; the local job peaks at 160–170 MB RSS on 200–1 000 cells ×
- * 36 000 frames because cells are streamed in batches, so memory stays far below it.
+ * Sizing: lib/job/plan.ts CHUNK_LIMITS.lambda (the chunk size and why) sets the work of one
+ * chunk Lambda; 1769 MB buys one full vCPU; the job streams cells in batches, so memory stays
+ * far below it (the local job peaks at 100–120 MB RSS on 200–1 000 cells × 36 000 frames).
+ *
+ * Publishing (lib/job/publish.ts): Plan claims the output prefix, the Map tasks write only
+ * under work/<execution>/, and only Finalize (or Record failure, for failure.json) writes under
+ * the output prefix, so a Lambda still running after its Map Run failed cannot touch it.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,8 +19,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import type { FunctionName } from '../../functions/shared/workflow.js';
+import { RUN_TIMEOUT_HOURS } from '../../functions/shared/workflow.js';
 import { DATA_PREFIXES, type DataBuckets } from './DataBuckets.js';
-import { type HandlerName, SpikeFunction } from './SpikeFunction.js';
+import { SpikeFunction } from './SpikeFunction.js';
 import type { UsageTable } from './UsageTable.js';
 
 /** State names (they also key local overrides in the e2e harness). */
@@ -45,11 +47,6 @@ const TRANSIENT_ERRORS = [
   'RequestTimeout',
   'TimeoutError',
 ];
-
-/** A chunk holds at most this many cells … */
-const CHUNK_MAX_CELLS = 2000;
-/** … and reads at most this many input bytes (≈ 2 min at p = 2, see the sizing above). */
-const CHUNK_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Prefix of the Distributed Map result files. */
 const MAP_RESULTS_PREFIX = `${DATA_PREFIXES.work}map-results/`;
@@ -89,7 +86,7 @@ interface SpikePipelineProps {
 /** The Lambda functions and the state machine of one run. */
 class SpikePipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
-  readonly functions: Record<Exclude<HandlerName, 'startFromUpload'>, lambda.IFunction>;
+  readonly functions: Record<Exclude<FunctionName, 'startFromUpload'>, lambda.IFunction>;
 
   constructor(scope: Construct, id: string, props: SpikePipelineProps) {
     super(scope, id);
@@ -98,7 +95,12 @@ class SpikePipeline extends Construct {
       DATA_BUCKET: buckets.data.bucketName,
       USAGE_TABLE: usage.table.tableName,
     };
-    const fn = (handler: HandlerName, memorySize: number, minutes: number, description: string) => {
+    const fn = (
+      handler: FunctionName,
+      memorySize: number,
+      minutes: number,
+      description: string,
+    ) => {
       const f = new SpikeFunction(this, handler, {
         handler,
         memorySize,
@@ -110,8 +112,6 @@ class SpikePipeline extends Construct {
       return f;
     };
     const plan = fn('planJob', 1024, 5, 'Validate the job, read footers, cut chunks');
-    plan.addEnvironment('CHUNK_MAX_CELLS', String(CHUNK_MAX_CELLS));
-    plan.addEnvironment('CHUNK_MAX_BYTES', String(CHUNK_MAX_BYTES));
     const chunk = fn('deconvolveChunk', 1769, 15, 'Deconvolve one chunk of cells');
     const file = fn('assembleFile', 1024, 15, "Assemble one file's outputs from its chunks");
     const finalize = fn('finalizeJob', 1769, 15, 'Metadata, previews, usage, manifest');
@@ -127,24 +127,26 @@ class SpikePipeline extends Construct {
     const { inputs, jobs, work, outputs } = DATA_PREFIXES;
     buckets.grantPrefix(plan, inputs, 'read');
     buckets.grantPrefix(plan, jobs, 'read');
-    buckets.grantPrefix(plan, outputs, 'read');
     buckets.grantPrefix(plan, work, 'write');
+    buckets.grantList(plan, outputs);
     buckets.grantPrefix(chunk, inputs, 'read');
     buckets.grantPrefix(chunk, work, 'read', 'write');
+    // Assemble stages its outputs in work/: it has no access to outputs/ at all.
     buckets.grantPrefix(file, inputs, 'read');
     buckets.grantPrefix(file, work, 'read', 'write');
-    buckets.grantPrefix(file, outputs, 'write');
-    buckets.grantPrefix(finalize, work, 'read');
-    buckets.grantPrefix(finalize, outputs, 'read', 'write');
+    buckets.grantPrefix(finalize, work, 'read', 'write', 'delete');
+    buckets.grantPrefix(finalize, outputs, 'read', 'write', 'delete');
+    buckets.grantList(finalize, work);
+    buckets.grantList(finalize, outputs);
     buckets.grantPrefix(failure, jobs, 'read');
-    buckets.grantPrefix(failure, work, 'read');
+    buckets.grantPrefix(failure, work, 'read', 'delete');
     buckets.grantPrefix(failure, outputs, 'read', 'write', 'delete');
-    buckets.grantList(plan, outputs);
     buckets.grantList(failure, work);
     buckets.grantList(failure, outputs);
-    for (const f of [finalize, failure]) {
-      usage.table.grant(f, 'dynamodb:GetItem', 'dynamodb:PutItem');
-    }
+    // Claims of output prefixes (functions/shared/claims.ts) and the usage record.
+    usage.table.grant(plan, 'dynamodb:PutItem', 'dynamodb:GetItem');
+    usage.table.grant(finalize, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    usage.table.grant(failure, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
 
     const execution = {
       executionName: sfn.JsonPath.stringAt('$$.Execution.Name'),
@@ -180,12 +182,7 @@ class SpikePipeline extends Construct {
       }),
     );
 
-    const itemMap = (
-      name: string,
-      keyPath: string,
-      maxConcurrency: number,
-      extra: Record<string, string>,
-    ) =>
+    const itemMap = (name: string, keyPath: string, maxConcurrency: number) =>
       new sfn.DistributedMap(this, name, {
         itemReader: new sfn.S3JsonItemReader({
           bucketNamePath: sfn.JsonPath.stringAt('$.bucket'),
@@ -195,8 +192,6 @@ class SpikePipeline extends Construct {
           executionName: sfn.JsonPath.stringAt('$.executionName'),
           executionId: sfn.JsonPath.stringAt('$.executionId'),
           bucket: sfn.JsonPath.stringAt('$.bucket'),
-          planKey: sfn.JsonPath.stringAt('$.planKey'),
-          ...extra,
           item: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
         },
         maxConcurrency,
@@ -216,13 +211,9 @@ class SpikePipeline extends Construct {
         jitterStrategy: sfn.JitterType.FULL,
       });
 
-    const chunksMap = catchToFailure(itemMap(STATE.chunks, '$.itemsKey', 200, {}));
+    const chunksMap = catchToFailure(itemMap(STATE.chunks, '$.itemsKey', 200));
     chunksMap.itemProcessor(itemTask(STATE.chunk, chunk));
-    const filesMap = catchToFailure(
-      itemMap(STATE.files, '$.filesKey', 50, {
-        outputPrefix: sfn.JsonPath.stringAt('$.outputPrefix'),
-      }),
-    );
+    const filesMap = catchToFailure(itemMap(STATE.files, '$.filesKey', 50));
     filesMap.itemProcessor(itemTask(STATE.file, file));
     const finalizeTask = catchToFailure(
       new tasks.LambdaInvoke(this, STATE.finalize, {
@@ -243,7 +234,7 @@ class SpikePipeline extends Construct {
           .next(new sfn.Succeed(this, STATE.succeeded)),
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
-      timeout: Duration.hours(12),
+      timeout: Duration.hours(RUN_TIMEOUT_HOURS),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
@@ -252,11 +243,4 @@ class SpikePipeline extends Construct {
 }
 
 export type { SpikePipelineProps };
-export {
-  CHUNK_MAX_BYTES,
-  CHUNK_MAX_CELLS,
-  MAP_RESULTS_PREFIX,
-  SpikePipeline,
-  STATE,
-  TRANSIENT_ERRORS,
-};
+export { MAP_RESULTS_PREFIX, SpikePipeline, STATE, TRANSIENT_ERRORS };

@@ -11,7 +11,7 @@
  * Stage names are also the keys of the usage record and the names of the Lambda handlers.
  */
 import { InternalError, InvalidInputError } from '../errors.js';
-import { type FileChunks, type FileOutputs, assembleFile } from './assemble.js';
+import { assembleFile, type FileChunks, type FileOutputs } from './assemble.js';
 import { type ChunkResult, deconvolveChunk } from './deconvolveChunk.js';
 import { finalizeJob } from './finalize.js';
 import { allOutputNames, cellSetOutputName, eventSetOutputName } from './outputs.js';
@@ -41,7 +41,13 @@ import {
 import { buildUsage, type UsageRecord } from './usage.js';
 
 /** The stages, in workflow order (usage keys, handler names). */
-const STAGES = ['planJob', 'deconvolveChunk', 'assembleFile', 'finalizeJob', 'recordFailure'] as const;
+const STAGES = [
+  'planJob',
+  'deconvolveChunk',
+  'assembleFile',
+  'finalizeJob',
+  'recordFailure',
+] as const;
 type StageName = (typeof STAGES)[number];
 
 /** The job record (WORK.job): everything later stages need, written once by Plan. */
@@ -92,7 +98,10 @@ function isBusy(error: unknown): boolean {
 async function loadJob(store: JobStore): Promise<JobRecord> {
   const record = await getRecord<JobRecord>(store, WORK.job);
   if (record === null) {
-    throw new InternalError(`the job record ${WORK.job} is missing from the work area`, 'MissingRecord');
+    throw new InternalError(
+      `the job record ${WORK.job} is missing from the work area`,
+      'MissingRecord',
+    );
   }
   return record;
 }
@@ -196,7 +205,11 @@ async function chunkStage(store: JobStore, job: JobRecord, item: WorkItem): Prom
     await recordStageError(
       store,
       `chunk-${file}-${chunk}`,
-      { step: 'Deconvolve chunk', file: job.inputs[file]?.name ?? null, cells: [item.cellStart, item.cellEnd] },
+      {
+        step: 'Deconvolve chunk',
+        file: job.inputs[file]?.name ?? null,
+        cells: [item.cellStart, item.cellEnd],
+      },
       error,
     ).catch(() => {});
     throw error;
@@ -224,10 +237,14 @@ async function assembleStage(
     (async (chunk) => {
       const key = WORK.chunkResult(file, chunk);
       const result = await getRecord<ChunkResult>(store, key);
-      if (result === null) throw new InternalError(`chunk record ${key} is missing`, 'MissingRecord');
+      if (result === null)
+        throw new InternalError(`chunk record ${key} is missing`, 'MissingRecord');
       return result;
     });
-  const cellSet = hashingSink(cellSetOutputName(file), store.workSink(WORK.staged(cellSetOutputName(file))));
+  const cellSet = hashingSink(
+    cellSetOutputName(file),
+    store.workSink(WORK.staged(cellSetOutputName(file))),
+  );
   const eventSet = hashingSink(
     eventSetOutputName(file),
     store.workSink(WORK.staged(eventSetOutputName(file))),
@@ -258,6 +275,7 @@ async function assembleStage(
 
 /** What a finished run reports. */
 interface FinalizeReport extends PublishReport {
+  job: JobRecord;
   metadata: object;
   files: FileRecord[];
   usage: UsageRecord;
@@ -291,7 +309,10 @@ async function finalizeStage(
       job.plan.files.map(async (f) => {
         const record = await getRecord<FileRecord>(store, WORK.fileOutputs(f.index));
         if (record === null) {
-          throw new InternalError(`file record ${WORK.fileOutputs(f.index)} is missing`, 'MissingRecord');
+          throw new InternalError(
+            `file record ${WORK.fileOutputs(f.index)} is missing`,
+            'MissingRecord',
+          );
         }
         return record;
       }),
@@ -320,7 +341,13 @@ async function finalizeStage(
       now: at,
     }),
   );
-  const report = await publishOutputs(store, { run: job.run, inputs: job.inputs, staged, usage, now: at });
+  const report = await publishOutputs(store, {
+    run: job.run,
+    inputs: job.inputs,
+    staged,
+    usage,
+    now: at,
+  });
   await store.release(job.run);
   let workLeft: string | null = null;
   try {
@@ -328,7 +355,7 @@ async function finalizeStage(
   } catch (error) {
     workLeft = (error as Error).message;
   }
-  return { ...report, metadata: done.metadata, files, usage, workLeft };
+  return { ...report, job, metadata: done.metadata, files, usage, workLeft };
 }
 
 /** The message of a Step Functions `Cause` (Lambda errors arrive as JSON, local ones as text). */

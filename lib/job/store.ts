@@ -14,6 +14,7 @@
  * Adapters: bin/fileStore.ts (folders), functions/shared/s3Store.ts (S3 + DynamoDB).
  */
 import type { ByteSink, ByteSource } from '../bytes.js';
+import type { UsageRecord } from './usage.js';
 
 /** Who runs: the execution (AWS) or the local run, and whom it bills. */
 interface RunRef {
@@ -122,7 +123,7 @@ interface JobStore {
    * Stores the run's usage record once; returns the record stored (the given one, or the one
    * an earlier attempt stored).
    */
-  recordUsage<U extends { status: string }>(usage: U): Promise<U>;
+  recordUsage(usage: UsageRecord): Promise<UsageRecord>;
 }
 
 const encoder = new TextEncoder();

@@ -3,11 +3,11 @@
  * state's input/output holds keys and counts only (the plan and the Map items live in S3).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type PlanState, planState, type StoredPlan } from '../../functions/planJob.js';
-import { CHUNK_MAX_BYTES, CHUNK_MAX_CELLS } from '../../infra/constructs/SpikePipeline.js';
+import { type PlanState, planState } from '../../functions/planJob.js';
 import { memorySource } from '../../lib/bytes.js';
 import { parseJobOptions, parseToolParams } from '../../lib/job/params.js';
-import { type JobPlan, planJob } from '../../lib/job/plan.js';
+import { CHUNK_LIMITS, type JobPlan, planJob } from '../../lib/job/plan.js';
+import type { JobRecord } from '../../lib/job/stages.js';
 import { syntheticCellSet } from './syntheticCellSet.js';
 
 const LIMIT = 256 * 1024;
@@ -23,28 +23,28 @@ const execution = {
 
 /** The payloads of one execution of `plan`, as the state machine builds them. */
 function payloads(input: Record<string, unknown>, plan: JobPlan) {
-  const stored: StoredPlan = {
+  const bucket = 'caimanspikes-bucketsdata941f65f0-0123456789ab';
+  const stored: JobRecord = {
+    version: 1,
+    run: {
+      runId: execution.executionName,
+      executionId: execution.executionId,
+      account: 'a'.repeat(128),
+    },
+    location: `s3://${bucket}/${String(input.outputPrefix)}`,
     plan,
     inputs: plan.files.map((f) => ({
-      key: f.input,
+      name: f.input,
       size: 1,
-      etag: '"0123456789abcdef0123456789abcdef"',
+      version: '"0123456789abcdef0123456789abcdef"',
     })),
-    outputPrefix: String(input.outputPrefix),
-    account: 'a'.repeat(128),
   };
-  const state: PlanState = planState(
-    execution,
-    'caimanspikes-bucketsdata941f65f0-0123456789ab',
-    stored,
-  );
+  const state: PlanState = planState(execution, bucket, String(input.outputPrefix), stored);
   const error = { Error: 'IsxdFormatError', Cause: MAX_CAUSE };
   const itemPayload = (item: unknown) => ({
     executionName: state.executionName,
     executionId: state.executionId,
     bucket: state.bucket,
-    planKey: state.planKey,
-    outputPrefix: state.outputPrefix,
     item,
   });
   return {
@@ -93,7 +93,7 @@ describe('state payloads stay within 256 KiB', () => {
       params: { p: '2', noise_range: '0.25,0.5' },
       outputPrefix: 'outputs/long-series-name/',
     };
-    const limits = { maxCellsPerChunk: CHUNK_MAX_CELLS, maxChunkBytes: CHUNK_MAX_BYTES };
+    const limits = CHUNK_LIMITS.lambda;
     series = await planJob(
       sources,
       parseToolParams(seriesInput.params as Record<string, unknown>),
@@ -135,7 +135,9 @@ describe('state payloads stay within 256 KiB', () => {
     // Assess
     expect(large.files[0].numCells).toBe(20_000);
     expect(large.items).toHaveLength(10);
-    expect(large.items.every((i) => i.cellEnd - i.cellStart <= CHUNK_MAX_CELLS)).toBe(true);
+    expect(
+      large.items.every((i) => i.cellEnd - i.cellStart <= CHUNK_LIMITS.lambda.maxCellsPerChunk),
+    ).toBe(true);
     for (const [name, size] of Object.entries(p)) {
       if (name !== 'planJson') expect(size, name).toBeLessThan(LIMIT);
     }

@@ -4,7 +4,6 @@ import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
 import { deconvolveChunk, frameOffsets, timeConstants } from '../../../lib/job/deconvolveChunk.js';
 import { DEFAULT_JOB_OPTIONS, parseToolParams } from '../../../lib/job/params.js';
 import { planJob } from '../../../lib/job/plan.js';
-import { runJob } from '../../../lib/job/runJob.js';
 import {
   DEFAULT_SYNTHETIC_SPEC,
   scoreRecovery,
@@ -127,7 +126,7 @@ describe('synthetic default input', () => {
     const rt = memoryRuntime([memorySource('synthetic.isxd', sink.bytes())]);
 
     // Act
-    const report = await runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rt);
+    const report = await rt.run(parseToolParams({}), DEFAULT_JOB_OPTIONS);
 
     // Assess
     const events = await (
@@ -151,6 +150,6 @@ describe('synthetic default input', () => {
     for (let t = 0; t < trace.length; t++)
       expect(Number.isNaN(trace[t])).toBe(truth.invalidFrames.includes(t));
     for (const f of frames) for (const t of f.frames) expect(truth.invalidFrames).not.toContain(t);
-    expect(report.outputs[0].cells.map((c) => c.status)).toEqual(truth.statuses);
+    expect(report.files[0].outputs.cells.map((c) => c.status)).toEqual(truth.statuses);
   });
 });

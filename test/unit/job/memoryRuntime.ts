@@ -1,61 +1,50 @@
-/** An in-memory JobRuntime for tests: parts and outputs live in Maps, chunks run in-process. */
-import { type ByteSource, memorySink, memorySource } from '../../../lib/bytes.js';
-import { deconvolveChunk } from '../../../lib/job/deconvolveChunk.js';
-import type { JobRuntime } from '../../../lib/job/runJob.js';
+/** A local job in memory for tests: runJob over a memory JobStore, chunks run in-process. */
+import type { ByteSource } from '../../../lib/bytes.js';
+import type { JobOptions, ToolParams } from '../../../lib/job/params.js';
+import type { PlanLimits } from '../../../lib/job/plan.js';
+import { type JobRuntime, runJob } from '../../../lib/job/runJob.js';
+import { chunkStage, type FinalizeReport } from '../../../lib/job/stages.js';
+import { type MemoryStore, memoryStore } from '../../helpers/memoryStore.js';
 
-interface MemoryRuntime extends JobRuntime {
-  outputs: Map<string, Uint8Array>;
-  parts: Map<string, Uint8Array>;
-  partsRemoved: boolean;
+interface MemoryJob {
+  store: MemoryStore;
+  runtime: JobRuntime;
+  limits: PlanLimits;
+  /** Published outputs by name (manifest.json and usage.json excluded). */
+  readonly outputs: Map<string, Uint8Array>;
+  run(params: ToolParams, options: JobOptions): Promise<FinalizeReport>;
 }
 
-function memoryRuntime(inputs: ByteSource[], concurrency = 2): MemoryRuntime {
-  const outputs = new Map<string, Uint8Array>();
-  const parts = new Map<string, Uint8Array>();
-  const key = (file: number, kind: string, chunk: number) => `${file}/${kind}/${chunk}`;
-  const sinkInto = (map: Map<string, Uint8Array>, name: string) => {
-    const sink = memorySink();
-    return {
-      write: (c: Uint8Array) => sink.write(c),
-      abort: () => sink.abort(),
-      close: async () => {
-        await sink.close();
-        map.set(name, sink.bytes());
-      },
-    };
-  };
-  const rt: MemoryRuntime = {
-    inputs,
-    outputs,
-    parts,
-    partsRemoved: false,
-    concurrency,
+function memoryRuntime(inputs: ByteSource[], concurrency = 2): MemoryJob {
+  const store = memoryStore(inputs);
+  const job: MemoryJob = {
+    store,
     limits: { maxCellsPerChunk: 4 },
-    runChunk: (plan, item) =>
-      deconvolveChunk(
-        plan,
-        item,
-        inputs[item.file],
-        sinkInto(parts, key(item.file, 'cellset', item.chunk)),
-        sinkInto(parts, key(item.file, 'events', item.chunk)),
+    runtime: {
+      store,
+      concurrency,
+      runChunk: async (record, item) => ({ result: await chunkStage(store, record, item), ms: 1 }),
+    },
+    get outputs() {
+      return new Map(
+        [...store.outputs].filter(([n]) => n !== 'manifest.json' && n !== 'usage.json'),
+      );
+    },
+    run: (params, options) =>
+      runJob(
+        {
+          run: { runId: 'test-run', executionId: 'local:test', account: 'test' },
+          inputs: inputs.map((s) => s.name),
+          params,
+          options,
+          limits: job.limits,
+          existsHint: 'pass --overwrite',
+        },
+        job.runtime,
       ),
-    readPart: async (file, kind, chunk) =>
-      memorySource(key(file, kind, chunk), parts.get(key(file, kind, chunk)) ?? new Uint8Array()),
-    removeParts: async () => {
-      parts.clear();
-      rt.partsRemoved = true;
-    },
-    outputSink: (name) => sinkInto(outputs, name),
-    openOutput: async (name) => memorySource(name, outputs.get(name) ?? new Uint8Array()),
-    writeOutput: async (name, bytes) => {
-      outputs.set(name, bytes);
-    },
-    removeOutput: async (name) => {
-      outputs.delete(name);
-    },
   };
-  return rt;
+  return job;
 }
 
-export type { MemoryRuntime };
+export type { MemoryJob };
 export { memoryRuntime };

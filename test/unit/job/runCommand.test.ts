@@ -44,10 +44,12 @@ const part = (k: number) => sharedPath('data', `cellset_series_part${k}.isxd`);
 const OUTPUTS = [
   'cellset_denoised.000.isxd',
   'footprints_cellset_denoised.000.svg',
+  'manifest.json',
   'neural_events.000.isxd',
   'output_metadata.json',
   'preview_neural_events.000.svg',
   'traces_cellset_denoised.000.svg',
+  'usage.json',
 ];
 
 describe('caiman-spikes run: bad input exits 2 naming the file or parameter and writes nothing', () => {
@@ -139,7 +141,7 @@ describe('caiman-spikes run: bad input exits 2 naming the file or parameter and 
 
     // Assess
     expect(again).toBe(2);
-    expect(stderr.join('')).toMatch(/already exists; pass --overwrite/);
+    expect(stderr.join('')).toMatch(/already holds a complete result \(manifest\.json\); pass --overwrite/);
     expect(overwritten).toBe(0);
     expect(readdirSync(out).sort()).toEqual(OUTPUTS);
     const metadata = JSON.parse(readFileSync(join(out, 'output_metadata.json'), 'utf8'));
@@ -183,7 +185,7 @@ describeShared('caiman-spikes run on the sample files', () => {
     // Assess
     expect([inProcess, threaded]).toEqual([0, 0]);
     const names = readdirSync(join(dir, 'a')).sort();
-    expect(names).toHaveLength(11);
+    expect(names).toHaveLength(13);
     expect(readdirSync(join(dir, 'b')).sort()).toEqual(names);
     for (const name of names.filter((n) => n.endsWith('.isxd') || n.endsWith('.svg'))) {
       expect(readFileSync(join(dir, 'b', name)).equals(readFileSync(join(dir, 'a', name)))).toBe(

@@ -5,7 +5,6 @@ import { DeconvolutionError, InvalidInputError, InvalidSeriesError } from '../..
 import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
 import { jsonEqual } from '../../../lib/isxd/json.js';
 import { DEFAULT_JOB_OPTIONS, parseJobOptions, parseToolParams } from '../../../lib/job/params.js';
-import { runJob } from '../../../lib/job/runJob.js';
 import { describeShared, readGolden, sharedPath } from '../../helpers/shared.js';
 import { memoryRuntime } from './memoryRuntime.js';
 
@@ -36,7 +35,7 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
       const rt = memoryRuntime(inputs);
 
       // Act
-      const report = await runJob(parseToolParams({ p: String(p) }), DEFAULT_JOB_OPTIONS, rt);
+      const report = await rt.run(parseToolParams({ p: String(p) }), DEFAULT_JOB_OPTIONS);
 
       // Assess: names, numbering (.000 = part 2), and nothing left over
       expect([...rt.outputs.keys()].sort()).toEqual([
@@ -52,8 +51,8 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
         'traces_cellset_denoised.000.svg',
         'traces_cellset_denoised.001.svg',
       ]);
-      expect(rt.partsRemoved).toBe(true);
-      expect(report.plan.chronological).toEqual([1, 0]);
+      expect(rt.store.work.size).toBe(0);
+      expect(report.job.plan.chronological).toEqual([1, 0]);
       for (const [k, input] of inputs.entries()) {
         const inp = await openCellSet(input);
         const out = await openCellSet(
@@ -80,7 +79,7 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
         expect(ev.timing.numTimes).toBe(inp.numTimes);
         expect(ev.timing.start).toEqual(inp.header.timing.start);
         expect(jsonEqual(ev.header.extraProperties, inp.header.extraProperties)).toBe(true);
-        expect(ev.header.numSamples).toEqual(report.outputs[k].eventCounts);
+        expect(ev.header.numSamples).toEqual(report.files[k].outputs.eventCounts);
       }
 
       // Assess: part 1 (.001) against the goldens
@@ -131,8 +130,8 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
       }
       const ev1 = metadata['neural_events.001'];
       expect(ev1.timingInfo.numSamples).toBe(100);
-      expect(ev1.timingInfo.numEvents).toEqual(report.outputs[1].eventCounts);
-      expect(ev1.metrics.total_num_events).toBe(report.outputs[1].numEvents);
+      expect(ev1.timingInfo.numEvents).toEqual(report.files[1].outputs.eventCounts);
+      expect(ev1.metrics.total_num_events).toBe(report.files[1].outputs.numEvents);
     });
   }
 
@@ -144,7 +143,7 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
     ]);
 
     // Act
-    const run = runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rt);
+    const run = rt.run(parseToolParams({}), DEFAULT_JOB_OPTIONS);
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(InvalidSeriesError);
@@ -161,24 +160,23 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
     const rtK = memoryRuntime([load('cellset_series_part1.isxd')]);
 
     // Act
-    const all = await runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rtAll);
-    const thresholded = await runJob(
+    const all = await rtAll.run(parseToolParams({}), DEFAULT_JOB_OPTIONS);
+    const thresholded = await rtK.run(
       parseToolParams({}),
       parseJobOptions({ eventThresholdSn: '2' }),
-      rtK,
     );
 
     // Assess
     const ev = await openEventSet(
       memorySource('e', rtK.outputs.get('neural_events.000.isxd') ?? new Uint8Array()),
     );
-    for (const [i, cell] of thresholded.outputs[0].cells.entries()) {
+    for (const [i, cell] of thresholded.files[0].outputs.cells.entries()) {
       const events = await ev.readCell(i);
       for (const a of events.amplitudes)
         expect(a).toBeGreaterThanOrEqual(Math.fround(2 * cell.sn) * (1 - 1e-6));
     }
-    expect(thresholded.numEvents).toBeLessThan(all.numEvents);
-    expect(thresholded.numEvents).toBeGreaterThan(0);
+    expect(thresholded.files[0].outputs.numEvents).toBeLessThan(all.files[0].outputs.numEvents);
+    expect(thresholded.files[0].outputs.numEvents).toBeGreaterThan(0);
   });
 });
 
@@ -189,36 +187,37 @@ describe('runJob failures', () => {
     const rt = memoryRuntime([await constantCellSet('flat.isxd')]);
 
     // Act
-    const run = runJob(parseToolParams({ p: 2 }), DEFAULT_JOB_OPTIONS, rt);
+    const run = rt.run(parseToolParams({ p: 2 }), DEFAULT_JOB_OPTIONS);
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(DeconvolutionError);
     await expect(run).rejects.toThrow(/flat\.isxd: cell 1 \(flat\)/);
     expect(rt.outputs.size).toBe(0);
-    expect(rt.partsRemoved).toBe(true);
+    expect(rt.store.work.size).toBe(0);
   });
 
   it('fails with PartSize when a chunk part is short, and leaves no output', async () => {
     // Prepare: chunk 0's event part loses its last packet between the chunk and the assembly
     const { fixtureCellSet } = await import('./fixtures.js');
     const rt = memoryRuntime([await fixtureCellSet('short.isxd', {})]);
-    const readPart = rt.readPart;
-    rt.readPart = async (file, kind, chunk) => {
-      const part = await readPart(file, kind, chunk);
-      if (kind !== 'events' || chunk !== 0) return part;
-      const bytes = await part.read(0, await part.size());
-      return memorySource(part.name, bytes.subarray(0, bytes.byteLength - 20));
+    rt.store.onWorkSource = (key, part) => {
+      if (key !== 'parts/0/0.events') return part;
+      return {
+        name: part.name,
+        size: async () => (await part.size()) - 20,
+        read: (offset, length) => part.read(offset, Math.min(length, 0)),
+      };
     };
 
     // Act
-    const run = runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rt);
+    const run = rt.run(parseToolParams({}), DEFAULT_JOB_OPTIONS);
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(InvalidInputError);
     await expect(run).rejects.toMatchObject({ code: 'PartSize' });
     await expect(run).rejects.toThrow(/event part 0 holds \d+ bytes, expected \d+/);
     expect(rt.outputs.size).toBe(0);
-    expect(rt.partsRemoved).toBe(true);
+    expect(rt.store.work.size).toBe(0);
   });
 
   it('copies chunk 0 while chunk 1 still runs, and cleans up when chunk 1 then fails', async () => {
@@ -231,28 +230,28 @@ describe('runJob failures', () => {
     const chunk0ReadPromise = new Promise<void>((resolve) => {
       chunk0Read = resolve;
     });
-    const readPart = rt.readPart;
-    rt.readPart = async (file, kind, chunk) => {
-      opened.push(`${kind} ${chunk}`);
-      if (kind === 'cellset' && chunk === 0) chunk0Read();
-      return readPart(file, kind, chunk);
+    rt.store.onWorkSource = (key, part) => {
+      const m = /^parts\/0\/(\d+)\.(cellset|events)$/.exec(key);
+      if (m) opened.push(`${m[2]} ${m[1]}`);
+      if (key === 'parts/0/0.cellset') chunk0Read();
+      return part;
     };
-    const runChunk = rt.runChunk;
-    rt.runChunk = async (plan, item) => {
-      if (item.chunk === 0) return runChunk(plan, item);
+    const runChunk = rt.runtime.runChunk;
+    rt.runtime.runChunk = async (job, item) => {
+      if (item.chunk === 0) return runChunk(job, item);
       await chunk0ReadPromise;
       throw new DeconvolutionError('chunk 1 failed on purpose', 'Test');
     };
 
     // Act
-    const run = runJob(parseToolParams({}), DEFAULT_JOB_OPTIONS, rt);
+    const run = rt.run(parseToolParams({}), DEFAULT_JOB_OPTIONS);
 
     // Assess
     await expect(run).rejects.toThrow('chunk 1 failed on purpose');
     expect(opened).toContain('cellset 0');
     expect(opened).not.toContain('cellset 1');
     expect(rt.outputs.size).toBe(0);
-    expect(rt.partsRemoved).toBe(true);
+    expect(rt.store.work.size).toBe(0);
   });
 
   it('skips a failing rejected cell with --accepted-only accepted+undecided', async () => {
@@ -261,14 +260,13 @@ describe('runJob failures', () => {
     const rt = memoryRuntime([await constantCellSet('flat.isxd')]);
 
     // Act
-    const report = await runJob(
+    const report = await rt.run(
       parseToolParams({ p: 2 }),
       parseJobOptions({ acceptedOnly: 'accepted+undecided' }),
-      rt,
     );
 
     // Assess
-    const cells = report.outputs[0].cells;
+    const cells = report.files[0].outputs.cells;
     expect(cells.map((c) => c.skipped)).toEqual([false, true, false]);
     const out = await openCellSet(
       memorySource('o', rt.outputs.get('cellset_denoised.000.isxd') ?? new Uint8Array()),

@@ -1,0 +1,113 @@
+/**
+ * The JobStore of a workflow execution (lib/job/store.ts) on S3 and DynamoDB:
+ *
+ *   work area        s3://<data bucket>/work/<execution name>/…   (expired by lifecycle too)
+ *   output location  s3://<data bucket>/<outputPrefix>            (written only by Finalize,
+ *                                                                  or failure.json by Record failure)
+ *   claim            usage table, pk OUTPUT#<bucket>/<prefix>     (claims.ts)
+ *   usage ledger     usage table, EXEC#<execution name> METER / USAGE (usage.ts)
+ *
+ * Inputs are read with ranged GETs pinned to the ETag seen at Plan (s3.ts).
+ */
+import { InternalError } from '../../lib/errors.js';
+import type { JobStore } from '../../lib/job/store.js';
+import { claimHolder, claimPrefix, releasePrefix } from './claims.js';
+import { PREFIX } from './jobInput.js';
+import {
+  copyObject,
+  deleteKeys,
+  getBytes,
+  headObject,
+  listKeys,
+  putBytes,
+  s3Sink,
+  s3Source,
+} from './s3.js';
+import { meterCompute, readMeter, recordUsage } from './usage.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  json: 'application/json',
+  svg: 'image/svg+xml',
+  isxd: 'application/octet-stream',
+};
+
+function contentType(name: string): string {
+  return CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+}
+
+/** `work/<execution>/`: where one execution keeps its intermediates. */
+function workRoot(executionName: string): string {
+  return `${PREFIX.work}${executionName}/`;
+}
+
+/**
+ * @param where.outputPrefix - the run's output prefix (omit for a store that only touches the
+ *   work area, e.g. to read the job record before the prefix is known)
+ */
+function s3JobStore(where: {
+  bucket: string;
+  executionName: string;
+  outputPrefix?: string;
+}): JobStore {
+  const { bucket, executionName } = where;
+  const root = workRoot(executionName);
+  const prefix = () => {
+    if (where.outputPrefix === undefined) {
+      throw new InternalError('this store has no output prefix', 'NoOutputPrefix');
+    }
+    return where.outputPrefix;
+  };
+  const work = (key: string) => `${root}${key}`;
+  return {
+    location:
+      where.outputPrefix === undefined ? `s3://${bucket}/` : `s3://${bucket}/${where.outputPrefix}`,
+
+    workSink: (key) => s3Sink(bucket, work(key), contentType(key)),
+    workSource: async (key) => s3Source(bucket, work(key)),
+    async putWork(key, bytes) {
+      await putBytes(bucket, work(key), bytes, contentType(key));
+    },
+    getWork: (key) => getBytes(bucket, work(key)),
+    async listWork(sub) {
+      return (await listKeys(bucket, work(sub))).map((k) => k.slice(root.length));
+    },
+    async removeWork() {
+      await deleteKeys(bucket, await listKeys(bucket, root));
+    },
+
+    claim: (run) => claimPrefix(bucket, prefix(), run),
+    async claimHolder() {
+      const c = await claimHolder(bucket, prefix());
+      return c === null ? null : { runId: c.runId, executionId: c.executionId, account: c.account };
+    },
+    release: (run) => releasePrefix(bucket, prefix(), run),
+
+    async listOutputs() {
+      const p = prefix();
+      return (await listKeys(bucket, p, '/')).map((k) => k.slice(p.length));
+    },
+    getOutput: (name) => getBytes(bucket, `${prefix()}${name}`),
+    publish: (stagedKey, name, size) =>
+      copyObject(bucket, work(stagedKey), `${prefix()}${name}`, size, contentType(name)),
+    async putOutput(name, bytes) {
+      await putBytes(bucket, `${prefix()}${name}`, bytes, contentType(name));
+    },
+    removeOutputs: (names) =>
+      deleteKeys(
+        bucket,
+        names.map((n) => `${prefix()}${n}`),
+      ),
+
+    async statInput(key) {
+      const { size, etag } = await headObject(bucket, key);
+      return { name: key, size, version: etag };
+    },
+    openInput: (ref) => s3Source(bucket, ref.name, { size: ref.size, etag: ref.version }),
+
+    meter: (stage, ms) => meterCompute(executionName, stage, ms),
+    readMeter: () => readMeter(executionName),
+    recordUsage: async (usage) => (await recordUsage(usage)).usage,
+  };
+}
+
+export { s3JobStore, workRoot };
