@@ -1,7 +1,7 @@
 /**
  * `npm run bench:e2e`: the whole `caiman-spikes run` job on two generated cell sets, each run in a
- * child process exactly as a user runs it (`node bin/caiman-spikes.mjs run …`, after one warm-up
- * call so the launcher's cached bundle is built) so its wall time and peak RSS are its own:
+ * child process exactly as a user runs it (`node bin/caiman-spikes.mjs run …` on the dist/ build
+ * the script makes first, after one warm-up call) so its wall time and peak RSS are its own:
  *
  *   A: 200 cells × 36 000 frames, 16×16 footprints;
  *   B: 1 000 cells × 36 000 frames, 64×64 footprints.
@@ -159,7 +159,7 @@ async function bench(): Promise<void> {
     const tBundle = performance.now();
     spawnSync(process.execPath, [LAUNCHER, '--version'], { cwd: ROOT });
     console.log(
-      `warm-up call (builds the launcher's bundle if a source changed): ${((performance.now() - tBundle) / 1000).toFixed(2)} s`,
+      `warm-up call (caiman-spikes --version): ${((performance.now() - tBundle) / 1000).toFixed(2)} s`,
     );
     console.log(`generated inputs in ${((performance.now() - tGen) / 1000).toFixed(1)} s (${dir})`);
     const tEngine = performance.now();

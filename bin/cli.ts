@@ -3,7 +3,7 @@
  * in bin/commands/. Returns the process exit code: 0 ok, 1 failure, 2 bad input.
  */
 import { Command, CommanderError } from 'commander';
-import { CaimanSpikesError } from '../lib/errors.js';
+import { CaimanSpikesError, InternalError } from '../lib/errors.js';
 import { registerFoopsi } from './commands/foopsi.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
@@ -42,8 +42,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`caiman-spikes: ${err.message}\n`);
       return EXIT.badInput;
     }
+    // Not the user's input: say so, with what to report (the stack only where it helps).
+    const known = err instanceof InternalError;
     process.stderr.write(
-      `caiman-spikes: internal error: ${(err as Error)?.stack ?? String(err)}\n`,
+      `caiman-spikes: internal error: ${known ? err.message : ((err as Error)?.stack ?? String(err))}\n` +
+        'caiman-spikes: this is a fault of caiman-spikes or its environment, not of your input; please report it with the command line and this message.\n',
     );
     return EXIT.failure;
   }

@@ -8,10 +8,9 @@
  * it generates the embedded synthetic cell set (lib/job/synthetic.ts), runs the job on it and
  * reports how well the known spikes were recovered.
  */
-import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism, hostname, tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
+import { availableParallelism, hostname } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -60,69 +59,23 @@ interface RunOptions {
 const IN_PROCESS_BYTES = 2 * 1024 * 1024;
 const SYNTHETIC_INPUT = 'synthetic_cellset.isxd';
 /**
- * Bundles bin/worker.ts (and the lib/ code it runs) into one ES module with esbuild (tsx's own
- * compiler), so worker threads start from plain JavaScript: no tsx loader thread per worker,
- * which saves start-up time and about 60 MB per worker. The bundle is cached in the system temp
- * folder with the size and mtime of every source it was built from, and rebuilt when one changes
- * (bundling takes about half a second).
- */
-async function bundleWorker(): Promise<string> {
-  const checkout = createHash('sha256')
-    .update(fileURLToPath(import.meta.url))
-    .digest('hex');
-  const dir = join(
-    tmpdir(),
-    `caiman-spikes-worker-${process.getuid?.() ?? 0}-${checkout.slice(0, 12)}`,
-  );
-  const outfile = join(dir, 'worker.mjs');
-  const stampFile = join(dir, 'worker.json');
-  const stamp = (files: string[]) =>
-    Promise.all(
-      files.map(async (file) => {
-        const st = await stat(file).catch(() => null);
-        return { file, size: st?.size ?? -1, mtimeMs: st?.mtimeMs ?? -1 };
-      }),
-    );
-  type Stamp = Awaited<ReturnType<typeof stamp>>;
-  const cached = await readFile(stampFile, 'utf8').then(
-    (t) => JSON.parse(t) as Stamp,
-    () => null,
-  );
-  if (cached !== null && (await stat(outfile).catch(() => null)) !== null) {
-    const now = await stamp(cached.map((c) => c.file));
-    if (JSON.stringify(now) === JSON.stringify(cached)) return outfile;
-  }
-  await mkdir(dir, { recursive: true });
-  const tmp = `${outfile}.${process.pid}.tmp`;
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('../worker.ts', import.meta.url))],
-    outfile: tmp,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    metafile: true,
-    logLevel: 'silent',
-  });
-  const inputs = Object.keys(result.metafile.inputs).map((f) => resolve(f));
-  await rename(tmp, outfile);
-  await writeFile(`${stampFile}.${process.pid}.tmp`, JSON.stringify(await stamp(inputs)));
-  await rename(`${stampFile}.${process.pid}.tmp`, stampFile);
-  return outfile;
-}
-
-/**
- * The worker module: worker.mjs beside this module when it runs from the launcher's bundle
- * (bin/caiman-spikes.mjs builds both), else bin/worker.ts bundled on the fly.
+ * The worker module, dist/worker.mjs (built with dist/cli.mjs by `npm run build`): beside this
+ * module when it runs from dist/cli.mjs, else in the repository's dist/ (this module loaded from
+ * TypeScript, as in the unit tests).
  */
 async function workerFile(): Promise<string> {
   const here = fileURLToPath(import.meta.url);
-  if (extname(here) === '.mjs') {
-    const bundled = join(dirname(here), 'worker.mjs');
-    if ((await stat(bundled).catch(() => null)) !== null) return bundled;
+  const file =
+    extname(here) === '.mjs'
+      ? join(dirname(here), 'worker.mjs')
+      : fileURLToPath(new URL('../../dist/worker.mjs', import.meta.url));
+  if ((await stat(file).catch(() => null)) === null) {
+    throw new InternalError(
+      `worker bundle ${file} not found: run npm run build (npm ci does it)`,
+      'NotBuilt',
+    );
   }
-  return bundleWorker();
+  return file;
 }
 
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -199,7 +152,7 @@ const USER_ERRORS = new Set([
 const WORKER_DEPTH = 2;
 
 /**
- * `size` worker threads, started at once (the bundle is found or built first, then each thread
+ * `size` worker threads, started at once (the bundle is found first, then each thread
  * loads it while the job is planned). Each runs its chunks one after the other, in the order
  * sent; `run` sends a chunk to the worker with the fewest queued. A worker that exits (or is
  * terminated) rejects the chunks it still had.
@@ -241,6 +194,8 @@ function workerPool(size: number, out: string) {
   const ready = workerFile().then((file) => {
     for (let i = 0; i < size; i++) spawn(file);
   });
+  // A missing bundle fails the first chunk sent to a worker (`run` awaits `ready`), not the process.
+  ready.catch(() => {});
   return {
     /** How many chunks the pool can take at once. */
     capacity: size * WORKER_DEPTH,

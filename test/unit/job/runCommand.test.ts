@@ -141,7 +141,9 @@ describe('caiman-spikes run: bad input exits 2 naming the file or parameter and 
 
     // Assess
     expect(again).toBe(2);
-    expect(stderr.join('')).toMatch(/already holds a complete result \(manifest\.json\); pass --overwrite/);
+    expect(stderr.join('')).toMatch(
+      /already holds a complete result \(manifest\.json\); pass --overwrite/,
+    );
     expect(overwritten).toBe(0);
     expect(readdirSync(out).sort()).toEqual(OUTPUTS);
     const metadata = JSON.parse(readFileSync(join(out, 'output_metadata.json'), 'utf8'));
