@@ -2,8 +2,9 @@
  * Runs the synthesized state machine locally with aws-local-stepfunctions: each Lambda Task is
  * bound to the real middy handler in this process, and each DISTRIBUTED Map is replaced by a Task
  * of the same name whose local override emulates it (items from S3 via ItemReader, ItemSelector,
- * one child run of the ItemProcessor per item, zero tolerated failures →
- * States.ExceedToleratedFailureThreshold, ResultWriter files under its prefix). Retry intervals
+ * one child run of the ItemProcessor per item, ToleratedFailurePercentage →
+ * States.ExceedToleratedFailureThreshold as soon as it is exceeded, with the items still running
+ * left running, ResultWriter files under its prefix). Retry intervals
  * are overridden to 0 and Tasks get a 600 s local timeout instead of the library's 60 s default.
  * Also: the S3-notification → trigger path, with a fake Step Functions client that refuses a
  * second StartExecution with the same name, as the service does.
@@ -95,6 +96,8 @@ interface RunOptions {
   handlers: Record<string, LambdaHandler>;
   /** Limit on concurrently running Map items (the machine has 2 cores). */
   mapConcurrency?: number;
+  /** Every Lambda task's payload, in the order invoked (to check what travels in the state). */
+  payloads?: { state: string; payload: unknown }[];
 }
 
 /**
@@ -148,15 +151,19 @@ async function runExecution(
       if (state.Type === 'Task') {
         const [fnName, h] = handlerFor(functionIds.get(name) ?? '', options.handlers);
         overrides[name] = state.Resource?.endsWith(':states:::lambda:invoke')
-          ? async (i) => ({
-              StatusCode: 200,
-              ExecutedVersion: '$LATEST',
-              Payload: (await h(
-                (i as { Payload: never }).Payload,
-                fakeContext(fnName),
-              )) as JsonValue,
-            })
-          : async (i) => (await h(i as never, fakeContext(fnName))) as JsonValue;
+          ? async (i) => {
+              const payload = (i as { Payload: never }).Payload;
+              options.payloads?.push({ state: name, payload });
+              return {
+                StatusCode: 200,
+                ExecutedVersion: '$LATEST',
+                Payload: (await h(payload, fakeContext(fnName))) as JsonValue,
+              };
+            }
+          : async (i) => {
+              options.payloads?.push({ state: name, payload: i });
+              return (await h(i as never, fakeContext(fnName))) as JsonValue;
+            };
         states[name] = {
           ...state,
           TimeoutSeconds: state.TimeoutSeconds ?? LOCAL_TASK_TIMEOUT_SECONDS,
@@ -185,9 +192,20 @@ async function runExecution(
     });
     const results: JsonValue[] = new Array(items.length);
     const failures: { index: number; error: unknown }[] = [];
+    // The Map Run fails as soon as more items failed than tolerated; Step Functions then starts
+    // no further child execution and aborts the running ones, but a Lambda invocation already
+    // under way runs to its end (nothing can stop it), so its handler is left running here too.
+    // https://docs.aws.amazon.com/step-functions/latest/apireference/API_MapRunExecutionCounts.html
+    const tolerated = Math.floor(
+      (items.length * Number(state.ToleratedFailurePercentage ?? 0)) / 100,
+    );
+    let mapFailed: (() => void) | null = null;
+    const failedEarly = new Promise<void>((resolve) => {
+      mapFailed = resolve;
+    });
     let next = 0;
     const worker = async () => {
-      while (next < items.length) {
+      while (next < items.length && failures.length <= tolerated) {
         const index = next++;
         const itemContext = {
           ...context,
@@ -203,10 +221,14 @@ async function runExecution(
           }).result;
         } catch (error) {
           failures.push({ index, error });
+          if (failures.length > tolerated) mapFailed?.();
         }
       }
     };
-    await Promise.all(Array.from({ length: options.mapConcurrency ?? 2 }, worker));
+    await Promise.race([
+      Promise.all(Array.from({ length: options.mapConcurrency ?? 2 }, worker)),
+      failedEarly,
+    ]);
     const writer = state.ResultWriter as { Parameters: Record<string, unknown> } | undefined;
     const mapRunId = randomUUID();
     let details: JsonValue = null;
@@ -233,7 +255,7 @@ async function runExecution(
       );
       details = { Bucket: String(w.Bucket), Key: `${key}manifest.json` };
     }
-    if (failures.length > 0) {
+    if (failures.length > tolerated) {
       const e = new Error(
         `The specified tolerated failure threshold was exceeded (${failures.length} of ${items.length} items failed)`,
       );

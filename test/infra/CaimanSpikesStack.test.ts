@@ -227,9 +227,11 @@ describe('CaimanSpikesStack', () => {
         });
         expect(map.ResultPath).toBeNull();
         expect(map.ItemsPath).toBeUndefined();
-        expect(map.ItemSelector).toMatchObject({
+        expect(map.ItemSelector).toEqual({
+          'executionName.$': '$.executionName',
+          'executionId.$': '$.executionId',
+          'bucket.$': '$.bucket',
           'item.$': '$$.Map.Item.Value',
-          'planKey.$': '$.planKey',
         });
         expect(map.ItemProcessor?.StartAt).toBe(task);
       },
@@ -349,11 +351,8 @@ describe('CaimanSpikesStack', () => {
     it.each([
       [
         'PipelineplanJob',
-        {
-          's3:GetObject': ['data/inputs/*', 'data/jobs/*', 'data/outputs/*'],
-          's3:PutObject': ['data/work/*'],
-        },
-        ['dynamodb:UpdateItem'],
+        { 's3:GetObject': ['data/inputs/*', 'data/jobs/*'], 's3:PutObject': ['data/work/*'] },
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ],
       [
         'PipelinedeconvolveChunk',
@@ -361,26 +360,29 @@ describe('CaimanSpikesStack', () => {
         ['dynamodb:UpdateItem'],
       ],
       [
+        // Assemble stages its outputs in work/: no access to outputs/ at all, so a late
+        // invocation (after its Map Run failed) cannot write there.
         'PipelineassembleFile',
-        {
-          's3:GetObject': ['data/inputs/*', 'data/work/*'],
-          's3:PutObject': ['data/outputs/*', 'data/work/*'],
-        },
+        { 's3:GetObject': ['data/inputs/*', 'data/work/*'], 's3:PutObject': ['data/work/*'] },
         ['dynamodb:UpdateItem'],
       ],
       [
         'PipelinefinalizeJob',
-        { 's3:GetObject': ['data/outputs/*', 'data/work/*'], 's3:PutObject': ['data/outputs/*'] },
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        {
+          's3:GetObject': ['data/outputs/*', 'data/work/*'],
+          's3:PutObject': ['data/outputs/*', 'data/work/*'],
+          's3:DeleteObject': ['data/outputs/*', 'data/work/*'],
+        },
+        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ],
       [
         'PipelinerecordFailure',
         {
           's3:GetObject': ['data/jobs/*', 'data/outputs/*', 'data/work/*'],
           's3:PutObject': ['data/outputs/*'],
-          's3:DeleteObject': ['data/outputs/*'],
+          's3:DeleteObject': ['data/outputs/*', 'data/work/*'],
         },
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ],
     ])('%s touches only its prefixes and the usage table', (fn, s3, dynamo) => {
       // Act
@@ -402,7 +404,7 @@ describe('CaimanSpikesStack', () => {
       ['PipelinerecordFailure', ['outputs/*', 'work/*']],
       ['PipelinedeconvolveChunk', []],
       ['PipelineassembleFile', []],
-      ['PipelinefinalizeJob', []],
+      ['PipelinefinalizeJob', ['outputs/*', 'work/*']],
     ])('lets %s list keys only under %j', (fn, prefixes) => {
       // Act
       const g = grants(fn);
