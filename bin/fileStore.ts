@@ -77,6 +77,11 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
   const inputSources = new Map<string, ByteSource>(opts.inputs);
   const meter: Meter = { computeMs: {}, invocations: {} };
   let owner: RunRef | null = null;
+  let sealed = false;
+  const writable = () => {
+    if (sealed)
+      throw new InternalError(`the run was stopped: ${staging} takes no more writes`, 'Sealed');
+  };
   let createdParent: string | undefined;
 
   const work = (key: string) => join(staging, key);
@@ -113,10 +118,12 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
       return {
         write: async (chunk) => {
           await ready;
+          writable();
           await sink.write(chunk);
         },
         close: async () => {
           await ready;
+          writable();
           await sink.close();
         },
         abort: () => sink.abort(),
@@ -128,7 +135,9 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
       return s;
     },
     async putWork(key, bytes) {
+      writable();
       await mkdir(dirname(work(key)), { recursive: true });
+      writable();
       await writeFile(work(key), bytes);
     },
     async getWork(key) {
@@ -147,6 +156,9 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
       return entries
         .filter((e) => e.isFile())
         .map((e) => relative(staging, join(e.parentPath, e.name)).split('\\').join('/'));
+    },
+    seal() {
+      sealed = true;
     },
     async removeWork() {
       if (owner === null || !(await owns(owner))) return;
@@ -226,6 +238,7 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
       );
     },
     async publish(stagedKey, name) {
+      writable();
       await mkdir(out, { recursive: true }).catch((error) => {
         throw cannot('create the folder', out, error);
       });

@@ -17,7 +17,6 @@ import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
 import { memorySink, memorySource } from '../../lib/bytes.js';
 import {
-  CaimanSpikesError,
   DeconvolutionError,
   InternalError,
   InvalidInputError,
@@ -330,12 +329,14 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   // A second signal removes the staging folder at once and exits.
   const abort = new AbortController();
   let stoppedBy: StopSignal | null = null;
+  let workersEnded = 0;
   const onSignal = (signal: StopSignal) => {
     if (stoppedBy !== null) {
       rmSync(store.staging, { recursive: true, force: true });
       process.exit(SIGNAL_EXIT[signal]);
     }
     stoppedBy = signal;
+    workersEnded = pool?.size ?? 0;
     abort.abort(new InvalidInputError(`stopped by ${signal}`, 'Interrupted'));
     void pool?.close();
   };
@@ -406,9 +407,10 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
         ? ` and the ${failed.cleanup.unpublished.length} outputs it had published`
         : '';
       process.stderr.write(
-        `caiman-spikes: stopped by ${stoppedBy}: ${pool ? `ended ${threads - 1} worker thread(s), ` : ''}${cleaned}${unpublished}; ${out} holds what it held before.\n`,
+        `caiman-spikes: stopped by ${stoppedBy}: ${workersEnded > 0 ? `ended ${workersEnded} worker thread(s), ` : ''}${cleaned}${unpublished}; ${out} holds what it held before.\n`,
       );
-      return SIGNAL_EXIT[stoppedBy];
+      // The user asked to stop: a stage left stuck on a read must not keep the process alive.
+      process.exit(SIGNAL_EXIT[stoppedBy]);
     }
     throw err;
   } finally {

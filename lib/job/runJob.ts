@@ -71,6 +71,9 @@ interface FailedRun {
   cleanupError?: unknown;
 }
 
+/** How long a stopped run waits for the stage under way to settle before cleaning up. */
+const SETTLE_MS = 500;
+
 /** A promise with its settle functions (Promise.withResolvers, which Node 20 lacks). */
 function deferred<T>(): {
   promise: Promise<T>;
@@ -121,17 +124,40 @@ async function pool<T>(
  */
 async function runJob(req: JobRequest, rt: JobRuntime): Promise<FinalizeReport> {
   const { store } = rt;
-  // Stages are not cut off mid-way (they would write on after the cleanup); an abort is
-  // honoured between stages and between chunks, and stopChunks ends the running ones.
+  // An abort stops waiting for the stage under way at once; the store is sealed first, so that
+  // stage (still running in the background) cannot write anything after the cleanup, and the
+  // cleanup waits a moment for it to settle. Publishing is never cut off.
   const checkpoint = () => rt.signal?.throwIfAborted();
+  const inflight = new Set<Promise<unknown>>();
+  let publishing = false;
+  const stopped = new Promise<never>((_, reject) => {
+    const signal = rt.signal;
+    if (!signal) return;
+    const stop = () => {
+      if (publishing) return;
+      store.seal?.();
+      reject(signal.reason);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  stopped.catch(() => {});
+  const untilStopped = <T>(p: Promise<T>): Promise<T> => {
+    inflight.add(p);
+    p.then(
+      () => inflight.delete(p),
+      () => inflight.delete(p),
+    );
+    return Promise.race([p, stopped]);
+  };
   let assemblies: Promise<FileRecord>[] = [];
   try {
     const planStarted = Date.now();
     checkpoint();
-    const job = await planStage(store, req);
+    const job = await untilStopped(planStage(store, req));
     await store.meter('planJob', Date.now() - planStarted);
     checkpoint();
-    const extra = req.extra ? await req.extra(store) : [];
+    const extra = req.extra ? await untilStopped(req.extra(store)) : [];
     const { plan } = job;
     const totalCells = plan.files.reduce((n, f) => n + f.numCells, 0);
     rt.onProgress?.({ kind: 'planned', job, totalCells });
@@ -165,7 +191,7 @@ async function runJob(req: JobRequest, rt: JobRuntime): Promise<FinalizeReport> 
         rt.concurrency,
         async (item) => {
           const index = itemIndex.get(`${item.file}/${item.chunk}`) as number;
-          const { result, ms } = await rt.runChunk(job, item);
+          const { result, ms } = await untilStopped(rt.runChunk(job, item));
           await store.meter('deconvolveChunk', ms);
           if (--chunksLeft[item.file] === 0) lastChunkDone[item.file] = Date.now();
           chunkResults[index].resolve(result);
@@ -180,24 +206,32 @@ async function runJob(req: JobRequest, rt: JobRuntime): Promise<FinalizeReport> 
       throw err;
     }
     await rt.chunksDone?.();
-    const files = await Promise.all(assemblies);
+    const files = await untilStopped(Promise.all(assemblies));
     checkpoint();
     const finalizeStarted = Date.now();
-    const report = await finalizeStage(store, job, {
-      files,
-      extra,
-      startedAt: finalizeStarted,
-      beforePublish: () => {
-        // Past this point the result is published whole even if a signal arrives.
-        checkpoint();
-        rt.onProgress?.({ kind: 'publishing' });
-      },
-    });
+    const report = await untilStopped(
+      finalizeStage(store, job, {
+        files,
+        extra,
+        startedAt: finalizeStarted,
+        beforePublish: () => {
+          // From here on the result is published whole, whatever signal arrives.
+          checkpoint();
+          publishing = true;
+          rt.onProgress?.({ kind: 'publishing' });
+        },
+      }),
+    );
     rt.onProgress?.({ kind: 'finalized', report });
     return report;
   } catch (err) {
     await rt.stopChunks?.().catch(() => {});
-    await Promise.allSettled(assemblies);
+    // Stages still running see a sealed store (or finish) within a moment; one stuck on a read
+    // is left behind: it writes nothing more.
+    await Promise.race([
+      Promise.allSettled([...inflight, ...assemblies]),
+      new Promise((r) => setTimeout(r, SETTLE_MS).unref()),
+    ]);
     const failed = err as FailedRun;
     try {
       const e = err as { name?: string; message?: string };

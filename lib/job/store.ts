@@ -83,6 +83,11 @@ interface JobStore {
   listWork(prefix: string): Promise<string[]>;
   /** Removes the whole work area (checked). */
   removeWork(): Promise<void>;
+  /**
+   * Optional: from now on every write to the work area and every publish fails, so a stage
+   * still running after its run was stopped cannot leave anything behind (cleanup still works).
+   */
+  seal?(): void;
 
   // Claim of the output location
   /**
