@@ -6,7 +6,7 @@
  * and collapse duplicate times keeping the packet read last (§6.4). The footer's end time is
  * end = trunc(double(start + p·N) · 1000) / 1000 with the sum formed as an unreduced rational (§6.3);
  * the derived frame count is N = ⌈(end − start) / p⌉ with p the smallest positive signal step (§6.4).
- * Events on frame i sit at round(i·p·10⁶) µs ({@link frameOffsetMicros}).
+ * Events on frame i sit at round(i·p·10⁶) µs (rational.ts `frameOffsetMicros`).
  * Packets are decoded through Uint32Array views (little-endian host, as in binary.ts); amplitude
  * bits are copied, never re-encoded.
  */
@@ -24,7 +24,17 @@ import {
   jsonObject,
   jsonString,
 } from './json.js';
-import { DEFAULT_PRODUCER, type IsxdTime, type Ratio, type RatioLike, toRatio } from './types.js';
+import {
+  addRatios,
+  ceilQuotient,
+  compareRatios,
+  ratioSign,
+  ratioToNumber,
+  scaleRatio,
+  subtractRatios,
+  toRatio,
+} from './rational.js';
+import { DEFAULT_PRODUCER, type IsxdTime, type Ratio, type RatioLike } from './types.js';
 
 /** Event-set type number (§4). */
 const EVENT_SET_TYPE = 5;
@@ -125,41 +135,13 @@ interface EventSetWriter {
 
 // ---------------------------------------------------------------- timing (§6.3, §6.4)
 
-function gcd(a: bigint, b: bigint): bigint {
-  a = a < 0n ? -a : a;
-  b = b < 0n ? -b : b;
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
-}
-
-function ratioSign(r: Ratio): number {
-  if (r.num === 0n) return 0;
-  return r.num > 0n === r.den > 0n ? 1 : -1;
-}
-
-/** Sign of a − b. */
-function ratioCompare(a: Ratio, b: Ratio): number {
-  const d = (a.num * b.den - b.num * a.den) * (a.den * b.den > 0n ? 1n : -1n);
-  return d === 0n ? 0 : d > 0n ? 1 : -1;
-}
-
 /**
  * `global times[1]` as the official writer derives it (§6.3): the unreduced rational
  * start + p·N, converted part by part to doubles, divided, ×1000, truncated; den 1000.
  */
 function eventSetEndTime(start: IsxdTime, period: Ratio, numTimes: number): IsxdTime {
-  const s = start.secsSinceEpoch;
-  const duration = period.num * BigInt(numTimes);
-  let num: bigint;
-  let den: bigint;
-  if (s.den === period.den) {
-    num = s.num + duration;
-    den = period.den;
-  } else {
-    den = (s.den / gcd(s.den, period.den)) * period.den;
-    num = s.num * (den / s.den) + duration * (den / period.den);
-  }
-  const ms = Math.trunc((Number(num) / Number(den)) * 1000);
+  const end = addRatios(start.secsSinceEpoch, scaleRatio(period, numTimes));
+  const ms = Math.trunc(ratioToNumber(end) * 1000);
   return { secsSinceEpoch: { num: BigInt(ms), den: 1000n }, utcOffset: start.utcOffset };
 }
 
@@ -169,50 +151,11 @@ function eventSetTiming(header: EventSetHeader): EventSetTiming {
   const steps = header.signalSteps;
   let period: Ratio | undefined = steps[0];
   for (const step of steps)
-    if (ratioSign(step) > 0 && period !== undefined && ratioCompare(step, period) < 0)
+    if (ratioSign(step) > 0 && period !== undefined && compareRatios(step, period) < 0)
       period = step;
   if (period === undefined || ratioSign(period) <= 0) period = { num: 1n, den: 1000n };
-  const a = start.secsSinceEpoch;
-  const b = end.secsSinceEpoch;
-  // (b − a) / p = ((b.num·a.den − a.num·b.den)·p.den) / (a.den·b.den·p.num)
-  let qNum = (b.num * a.den - a.num * b.den) * period.den;
-  let qDen = a.den * b.den * period.num;
-  if (qDen < 0n) {
-    qNum = -qNum;
-    qDen = -qDen;
-  }
-  const ceil = qNum <= 0n ? 0n : (qNum + qDen - 1n) / qDen;
-  return { start, end, period, numTimes: Number(ceil) };
-}
-
-function gcdNumber(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
-}
-
-/**
- * µs offset of frame i: round(i·period·10⁶), exact rational rounding half up. Events derived from
- * a trace sample on frame i are written at this offset. Uses exact double arithmetic when every
- * intermediate is a safe integer (after cancelling gcd(10⁶, den)), BigInt otherwise.
- */
-function frameOffsetMicros(frame: number, period: RatioLike): number {
-  const num = Number(period.num);
-  const den = Number(period.den);
-  if (Number.isSafeInteger(num) && Number.isSafeInteger(den) && num >= 0 && den > 0) {
-    const g = gcdNumber(1_000_000, den);
-    // round(i·num·10⁶/den) = ⌊(2·i·num·(10⁶/g) + den/g) / (2·den/g)⌋
-    const a = 2 * frame * num * (1_000_000 / g) + den / g;
-    const b = (2 * den) / g;
-    if (Number.isSafeInteger(a)) {
-      let q = Math.floor(a / b);
-      if (q * b > a) q--;
-      else if ((q + 1) * b <= a) q++;
-      return q;
-    }
-  }
-  const bigNum = BigInt(frame) * BigInt(period.num) * 1_000_000n;
-  const bigDen = BigInt(period.den);
-  return Number((2n * bigNum + bigDen) / (2n * bigDen));
+  const frames = ceilQuotient(subtractRatios(end.secsSinceEpoch, start.secsSinceEpoch), period);
+  return { start, end, period, numTimes: frames > 0n ? Number(frames) : 0 };
 }
 
 // ---------------------------------------------------------------- reading
@@ -666,7 +609,6 @@ export {
   eventSetEndTime,
   eventSetFromFooter,
   eventSetTiming,
-  frameOffsetMicros,
   openEventSet,
   PACKET_BYTES,
 };

@@ -36,7 +36,6 @@ export {
   EVENT_SET_TYPE,
   eventSetEndTime,
   eventSetTiming,
-  frameOffsetMicros,
   openEventSet,
   PACKET_BYTES,
 } from './eventSet.js';
@@ -58,6 +57,23 @@ export {
 } from './json.js';
 export type { IsxdReader } from './open.js';
 export { openIsxd } from './open.js';
+export type { AnyRatio, PlainRatio } from './rational.js';
+export {
+  addRatios,
+  ceilQuotient,
+  compareRatios,
+  exactRatio,
+  frameOffsetMicros,
+  gcd,
+  plainRatio,
+  ratio,
+  ratioSign,
+  ratioToNumber,
+  reduceRatio,
+  scaleRatio,
+  subtractRatios,
+  toRatio,
+} from './rational.js';
 export type {
   CellStatus,
   CroppedRange,
@@ -75,7 +91,4 @@ export {
   invalidFrameIndices,
   invalidFrameMask,
   normalizeTiming,
-  ratio,
-  ratioToNumber,
-  toRatio,
 } from './types.js';

@@ -92,8 +92,7 @@ function frameOffsets(
   period: { num: number | string; den: number | string },
 ): Float64Array {
   const offsets = new Float64Array(T);
-  const ratio = { num: BigInt(period.num), den: BigInt(period.den) };
-  for (let t = 0; t < T; t++) offsets[t] = frameOffsetMicros(t, ratio);
+  for (let t = 0; t < T; t++) offsets[t] = frameOffsetMicros(t, period);
   return offsets;
 }
 
