@@ -1,9 +1,10 @@
 /**
  * Shared `.isxd` value types (docs/isxd-format.md §3) and their pure helpers.
  *
- * A ratio is num/den with int64 parts, never reduced (§3.1; its arithmetic is in rational.ts). A time is seconds since the epoch as
- * a ratio plus a display-only UTC offset (§3.2). Timing: sample i starts at start + i·period, and
- * is invalid when dropped, cropped or blank (§3.3); the lists are normalised as
+ * A ratio is num/den with int64 parts, never reduced (§3.1; its arithmetic is in rational.ts). A
+ * time is seconds since the epoch as a ratio plus a display-only UTC offset (§3.2). Timing: sample
+ * i starts at start + i·period, and is invalid when dropped, cropped or blank (§3.3); the lists are
+ * normalised as
  * cropped = merge(sort(cropped)), blank = sort(blank \ cropped), dropped = sort(dropped \ (cropped ∪ blank)).
  */
 import type { JsonValue } from './json.js';
