@@ -21,6 +21,15 @@ export {
 } from './cellSet.js';
 export type { ContainerFooter } from './container.js';
 export { encodeFooter, readFooter } from './container.js';
+export {
+  EVENT_PACKET_BYTES,
+  EVENT_PACKET_WORDS,
+  EventPacketWriter,
+  eventPacketWords,
+  PACKET_WORD,
+  packetChannel,
+  packetOffset,
+} from './eventPackets.js';
 export type {
   EventCell,
   EventSetHeader,
@@ -37,7 +46,6 @@ export {
   eventSetEndTime,
   eventSetTiming,
   openEventSet,
-  PACKET_BYTES,
 } from './eventSet.js';
 export type { JsonValue } from './json.js';
 export {

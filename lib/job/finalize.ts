@@ -9,6 +9,7 @@
  */
 import { type ByteSource, readIntoBuffer } from '../bytes.js';
 import { readFooter } from '../isxd/container.js';
+import { EVENT_PACKET_BYTES } from '../isxd/eventPackets.js';
 import { toPlain } from '../isxd/json.js';
 import {
   addRatios,
@@ -31,7 +32,8 @@ import {
 import { rainbow } from './previews/svg.js';
 import { selectCells, type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
 
-const READ_BYTES = 4 * 1024 * 1000;
+/** Event-set bytes read at a time: whole packets, about 4 MB. */
+const READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
 const FOOTPRINT_READS = 64;
 const encoder = new TextEncoder();
 
@@ -197,7 +199,7 @@ async function drawEvents(
     period,
     (info.numTimes - info.invalidFrames.length) * period,
   );
-  const total = out.numEvents * 20;
+  const total = out.numEvents * EVENT_PACKET_BYTES;
   // One buffer for every piece (fresh pages cost more than the reads).
   const buffer = new Uint8Array(Math.min(READ_BYTES, total));
   for (let at = 0; at < total; at += READ_BYTES) {
