@@ -25,7 +25,12 @@ import {
 import { openEventSet } from '../../lib/isxd/index.js';
 import type { ChunkResult } from '../../lib/job/deconvolveChunk.js';
 import { eventSetOutputName } from '../../lib/job/outputs.js';
-import { parseJobOptions, parseToolParams, TOOL_PARAM_NAMES } from '../../lib/job/params.js';
+import {
+  parseJobOptions,
+  parseToolParams,
+  TOOL_PARAM_NAMES,
+  toolParamHelp,
+} from '../../lib/job/params.js';
 import { CHUNK_LIMITS, type WorkItem } from '../../lib/job/plan.js';
 import { stageBytes } from '../../lib/job/publish.js';
 import { type FailedRun, type JobRuntime, runJob } from '../../lib/job/runJob.js';
@@ -490,23 +495,7 @@ function registerRun(program: Command, setExit: (code: number) => void): void {
     )
     .option('-o, --out <dir>', 'output folder', 'out')
     .option('--params <file>', "JSON file keyed by the tool's parameter names");
-  const help: Record<string, string> = {
-    bl: "baseline: 'auto' or a number",
-    c1: "initial calcium: 'auto' or a number (cvxpy only)",
-    g: "AR coefficients: 'auto' or p comma-separated numbers",
-    sn: "noise level: 'auto' or a number ≥ 0",
-    p: 'AR order: 1 (default) or 2 (0: no deconvolution)',
-    method_deconvolution: "'oasis' (default) or 'cvxpy'",
-    bas_nonneg: 'baseline ≥ 0: true (default) or false',
-    noise_method: "'logmexp' (default), 'mean' or 'median'",
-    noise_range: "PSD band for sn, 'fmin,fmax' in (0, 0.5] (default 0.25,0.5)",
-    s_min: 'minimum spike: unset = L1; 0 = automatic; > 0 absolute; < 0 = |s_min|·sn·√(1−g)',
-    optimize_g: 'number of isolated events used to refine g (true = 1; default 0)',
-    fudge_factor: 'shrinkage of the estimated AR roots, (0, 1] (default 0.96)',
-    lags: 'extra autocovariance lags for estimating g, ≥ 1 (default 5)',
-    solvers: "conic solvers for 'cvxpy', 's1,s2' (default ECOS,SCS)",
-  };
-  for (const name of TOOL_PARAM_NAMES) cmd.option(`--${kebab(name)} <value>`, help[name]);
+  for (const name of TOOL_PARAM_NAMES) cmd.option(`--${kebab(name)} <value>`, toolParamHelp(name));
   cmd
     .option(
       '--accepted-only [mode]',

@@ -17,7 +17,7 @@ import { nextPowerOfTwo, realFftPlan } from './fft.js';
 import { legacyRandomState } from './legacyRandom.js';
 import { arRoots, lstsqMinNorm, pairwiseSum, polyFromRoots } from './linalg.js';
 import { getSn, noiseBandBins, validSamples } from './noise.js';
-import type { Trace } from './types.js';
+import { NYQUIST, type Trace } from './types.js';
 import { welchSegmentLength } from './welch.js';
 
 /** Seed of CaImAn's root fixes (§3 step 4). */
@@ -323,7 +323,7 @@ function estimateParameters(
     throw new DeconvolutionError(
       `noise_range [${noiseRange[0]}, ${noiseRange[1]}] contains no Welch frequency bin for a ` +
         `trace of ${y.length} frames (segment length ${length}, bins j/${length}), so sn is NaN ` +
-        'and g cannot be estimated; expected a band 0 ≤ lo < hi ≤ 0.5 that holds at least one ' +
+        `and g cannot be estimated; expected a band 0 ≤ lo < hi ≤ ${NYQUIST} that holds at least one ` +
         'bin strictly inside, a longer trace, or a given sn',
       'EmptyNoiseBand',
     );

@@ -22,16 +22,17 @@ import { cvxpyFoopsi } from './cvx/cvxpyFoopsi.js';
 import { constrainedOasisAr1 } from './oasisAr1.js';
 import { constrainedOasisAr2 } from './oasisAr2.js';
 import {
+  CONIC_SOLVERS,
   type ConicSolverName,
+  DECONVOLUTION_METHODS,
   DEFAULT_FOOPSI_PARAMS,
   type FoopsiOutput,
   type FoopsiParams,
   type FoopsiResult,
+  MAX_OASIS_ORDER,
+  NOISE_METHODS,
   type Trace,
 } from './types.js';
-
-const NOISE_METHODS = ['mean', 'median', 'logmexp'] as const;
-const CONIC_SOLVERS: readonly ConicSolverName[] = ['ECOS', 'SCS', 'CVXOPT'];
 
 /**
  * Deconvolves one fluorescence trace.
@@ -379,7 +380,7 @@ function validateOrder(p: number | null, method: string): number {
     );
   }
   if (!Number.isInteger(p) || p < 0) throw new InvalidParameterError('p', p, 'an integer ≥ 0');
-  if (method !== 'oasis' && method !== 'cvxpy') {
+  if (!(DECONVOLUTION_METHODS as readonly string[]).includes(method)) {
     if (method === 'cvx') {
       throw new InvalidParameterError(
         'method_deconvolution',
@@ -389,11 +390,11 @@ function validateOrder(p: number | null, method: string): number {
     }
     throw new InvalidParameterError('method_deconvolution', method, "'oasis' or 'cvxpy'");
   }
-  if (method === 'oasis' && p > 2) {
+  if (method === 'oasis' && p > MAX_OASIS_ORDER) {
     throw new InvalidParameterError(
       'p',
       p,
-      "0, 1 or 2 with method 'oasis' (OASIS implements AR(1) and AR(2) only)",
+      `0, 1 or ${MAX_OASIS_ORDER} with method 'oasis' (OASIS implements AR(1) and AR(2) only)`,
     );
   }
   return p;
@@ -454,7 +455,11 @@ function optimizeGCount(v: number | boolean): number {
 /** 'ECOS,SCS' or ['ECOS','SCS'] → [primary, fallback] (the original tool never split the string). */
 function parseSolvers(solvers: string | string[] | null): [ConicSolverName, ConicSolverName] {
   const names =
-    solvers === null ? ['ECOS', 'SCS'] : typeof solvers === 'string' ? solvers.split(',') : solvers;
+    solvers === null
+      ? DEFAULT_FOOPSI_PARAMS.solvers
+      : typeof solvers === 'string'
+        ? solvers.split(',')
+        : solvers;
   const list = names.map((s) => String(s).trim().toUpperCase()).filter((s) => s.length > 0);
   for (const s of list) {
     if (!(CONIC_SOLVERS as readonly string[]).includes(s)) {

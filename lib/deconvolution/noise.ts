@@ -11,10 +11,8 @@
  */
 import { InvalidParameterError } from '../errors.js';
 import { pairwiseSum } from './linalg.js';
-import type { Trace } from './types.js';
+import { NOISE_METHODS, type NoiseMethod, type Trace } from './types.js';
 import { welchFrequency, welchPsd, welchSegmentLength } from './welch.js';
-
-const NOISE_METHODS = ['mean', 'median', 'logmexp'] as const;
 
 /** Largest PSD length: ⌊256/2⌋ + 1 bins. */
 const MAX_BINS = 129;
@@ -22,7 +20,7 @@ const psdScratch = new Float64Array(MAX_BINS);
 const bandScratch = new Float64Array(MAX_BINS);
 const bandScratch32 = new Float32Array(MAX_BINS);
 
-function isNoiseMethod(value: string): value is (typeof NOISE_METHODS)[number] {
+function isNoiseMethod(value: string): value is NoiseMethod {
   return (NOISE_METHODS as readonly string[]).includes(value);
 }
 
@@ -123,4 +121,4 @@ function validSamples(y: Trace): Trace {
   return out;
 }
 
-export { getSn, NOISE_METHODS, noiseBandBins, validSamples };
+export { getSn, noiseBandBins, validSamples };

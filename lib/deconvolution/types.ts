@@ -1,16 +1,26 @@
 /**
  * Types of the deconvolution engine (CaImAn `constrained_foopsi`), with the parameter names
- * of the tool. See ../shared/docs/deconvolution-algorithms.md §1 for the control flow.
+ * of the tool, its defaults and the names and bounds its parameters take. See
+ * ../shared/docs/deconvolution-algorithms.md §1 for the control flow.
  */
 
 /** How the high-frequency PSD is averaged into sn (§2 step 3). */
-type NoiseMethod = 'mean' | 'median' | 'logmexp';
+const NOISE_METHODS = ['mean', 'median', 'logmexp'] as const;
+type NoiseMethod = (typeof NOISE_METHODS)[number];
 
-/** Deconvolution method. 'oasis' (default) or the convex 'cvxpy' formulation (§7). */
-type DeconvolutionMethod = 'oasis' | 'cvxpy';
+/** Deconvolution methods: 'oasis' (default) or the convex 'cvxpy' formulation (§7). */
+const DECONVOLUTION_METHODS = ['oasis', 'cvxpy'] as const;
+type DeconvolutionMethod = (typeof DECONVOLUTION_METHODS)[number];
 
 /** Conic solver names accepted by `solvers` for method 'cvxpy'. */
-type ConicSolverName = 'ECOS' | 'SCS' | 'CVXOPT';
+const CONIC_SOLVERS = ['ECOS', 'SCS', 'CVXOPT'] as const;
+type ConicSolverName = (typeof CONIC_SOLVERS)[number];
+
+/** The highest AR order OASIS implements (AR(1) §5, AR(2) §6). */
+const MAX_OASIS_ORDER = 2;
+
+/** The Nyquist frequency in cycles per sample: the top of any `noise_range` band (§2). */
+const NYQUIST = 0.5;
 
 /**
  * Keyword arguments of `constrained_foopsi`, exactly as the golden cases pass them
@@ -45,8 +55,20 @@ interface FoopsiParams {
   s_min: number | null;
 }
 
-/** The IDEAS tool's defaults (which differ from CaImAn's in fudge_factor). */
-const DEFAULT_FOOPSI_PARAMS: FoopsiParams = {
+/** {@link FoopsiParams} as validated: each value has its narrow type (the tool's parameters). */
+interface CheckedFoopsiParams extends FoopsiParams {
+  p: number;
+  method_deconvolution: DeconvolutionMethod;
+  noise_method: NoiseMethod;
+  solvers: [ConicSolverName, ConicSolverName];
+  optimize_g: number;
+}
+
+/**
+ * The IDEAS tool's defaults (which differ from CaImAn's in fudge_factor): the only statement of
+ * them; the tool's parameter table (lib/job/params.ts) takes its defaults from here.
+ */
+const DEFAULT_FOOPSI_PARAMS: CheckedFoopsiParams = {
   bl: null,
   c1: null,
   g: null,
@@ -58,7 +80,7 @@ const DEFAULT_FOOPSI_PARAMS: FoopsiParams = {
   noise_method: 'logmexp',
   lags: 5,
   fudge_factor: 0.96,
-  solvers: 'ECOS,SCS',
+  solvers: ['ECOS', 'SCS'],
   optimize_g: 0,
   s_min: null,
 };
@@ -95,6 +117,7 @@ interface FoopsiOutput {
 type Trace = Float32Array | Float64Array;
 
 export type {
+  CheckedFoopsiParams,
   ConicSolverName,
   DeconvolutionMethod,
   FoopsiOutput,
@@ -103,4 +126,11 @@ export type {
   NoiseMethod,
   Trace,
 };
-export { DEFAULT_FOOPSI_PARAMS };
+export {
+  CONIC_SOLVERS,
+  DECONVOLUTION_METHODS,
+  DEFAULT_FOOPSI_PARAMS,
+  MAX_OASIS_ORDER,
+  NOISE_METHODS,
+  NYQUIST,
+};

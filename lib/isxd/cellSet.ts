@@ -23,6 +23,7 @@ import {
   jsonObject,
   jsonString,
 } from './json.js';
+import { toRatio } from './rational.js';
 import {
   CELL_STATUSES,
   type CellStatus,
@@ -35,7 +36,6 @@ import {
   type RatioLike,
   type SpacingInfo,
   type TimingInfo,
-  toRatio,
 } from './types.js';
 
 /** Cell-set type number (§4). */

@@ -1,20 +1,28 @@
 /**
  * Inscopix event sets (footer `"type": 5`, `"fileType": 1`, docs/isxd-format.md §6).
  *
- * Data section: 20-byte LE packets (u64 µs after `global times[0]`, u64 channel, f32 amplitude),
- * written cell by cell with ascending times (§6.1). Readers group packets by channel, sort by time
+ * Data section: 20-byte LE packets (u64 µs after `global times[0]`, u64 channel, f32 amplitude;
+ * eventPackets.ts), written cell by cell with ascending times (§6.1). Readers group packets by channel, sort by time
  * and collapse duplicate times keeping the packet read last (§6.4). The footer's end time is
  * end = trunc(double(start + p·N) · 1000) / 1000 with the sum formed as an unreduced rational (§6.3);
  * the derived frame count is N = ⌈(end − start) / p⌉ with p the smallest positive signal step (§6.4).
- * Events on frame i sit at round(i·p·10⁶) µs ({@link frameOffsetMicros}).
- * Packets are decoded through Uint32Array views (little-endian host, as in binary.ts); amplitude
- * bits are copied, never re-encoded.
+ * Events on frame i sit at round(i·p·10⁶) µs (rational.ts `frameOffsetMicros`).
+ * Packets are decoded through eventPackets.ts word views; amplitude bits are copied, never
+ * re-encoded.
  */
 import type { ByteSink, ByteSource } from '../bytes.js';
 import { InvalidParameterError, IsxdErrorCode, IsxdFormatError } from '../errors.js';
 import { StagedSink } from './binary.js';
 import { FooterFields, producerJson, ratioJson, timeJson } from './blocks.js';
 import { type ContainerFooter, encodeFooter, readFooter, shortRead } from './container.js';
+import {
+  EVENT_PACKET_BYTES,
+  EVENT_PACKET_WORDS,
+  EventPacketWriter,
+  eventPacketWords,
+  PACKET_WORD,
+  packetChannel,
+} from './eventPackets.js';
 import {
   type JsonValue,
   jsonArray,
@@ -24,7 +32,17 @@ import {
   jsonObject,
   jsonString,
 } from './json.js';
-import { DEFAULT_PRODUCER, type IsxdTime, type Ratio, type RatioLike, toRatio } from './types.js';
+import {
+  addRatios,
+  ceilQuotient,
+  compareRatios,
+  ratioSign,
+  ratioToNumber,
+  scaleRatio,
+  subtractRatios,
+  toRatio,
+} from './rational.js';
+import { DEFAULT_PRODUCER, type IsxdTime, type Ratio, type RatioLike } from './types.js';
 
 /** Event-set type number (§4). */
 const EVENT_SET_TYPE = 5;
@@ -32,8 +50,6 @@ const EVENT_SET_TYPE = 5;
 const EVENT_FILE_TYPE = 1;
 /** The footer schema version the official writer emits (§6.2). */
 const EVENT_SET_FILE_VERSION = 2;
-/** Bytes per packet (§6.1). */
-const PACKET_BYTES = 20;
 const SCAN_PACKETS = 1 << 16;
 const TWO_32 = 2 ** 32;
 
@@ -125,41 +141,13 @@ interface EventSetWriter {
 
 // ---------------------------------------------------------------- timing (§6.3, §6.4)
 
-function gcd(a: bigint, b: bigint): bigint {
-  a = a < 0n ? -a : a;
-  b = b < 0n ? -b : b;
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
-}
-
-function ratioSign(r: Ratio): number {
-  if (r.num === 0n) return 0;
-  return r.num > 0n === r.den > 0n ? 1 : -1;
-}
-
-/** Sign of a − b. */
-function ratioCompare(a: Ratio, b: Ratio): number {
-  const d = (a.num * b.den - b.num * a.den) * (a.den * b.den > 0n ? 1n : -1n);
-  return d === 0n ? 0 : d > 0n ? 1 : -1;
-}
-
 /**
  * `global times[1]` as the official writer derives it (§6.3): the unreduced rational
  * start + p·N, converted part by part to doubles, divided, ×1000, truncated; den 1000.
  */
 function eventSetEndTime(start: IsxdTime, period: Ratio, numTimes: number): IsxdTime {
-  const s = start.secsSinceEpoch;
-  const duration = period.num * BigInt(numTimes);
-  let num: bigint;
-  let den: bigint;
-  if (s.den === period.den) {
-    num = s.num + duration;
-    den = period.den;
-  } else {
-    den = (s.den / gcd(s.den, period.den)) * period.den;
-    num = s.num * (den / s.den) + duration * (den / period.den);
-  }
-  const ms = Math.trunc((Number(num) / Number(den)) * 1000);
+  const end = addRatios(start.secsSinceEpoch, scaleRatio(period, numTimes));
+  const ms = Math.trunc(ratioToNumber(end) * 1000);
   return { secsSinceEpoch: { num: BigInt(ms), den: 1000n }, utcOffset: start.utcOffset };
 }
 
@@ -169,50 +157,11 @@ function eventSetTiming(header: EventSetHeader): EventSetTiming {
   const steps = header.signalSteps;
   let period: Ratio | undefined = steps[0];
   for (const step of steps)
-    if (ratioSign(step) > 0 && period !== undefined && ratioCompare(step, period) < 0)
+    if (ratioSign(step) > 0 && period !== undefined && compareRatios(step, period) < 0)
       period = step;
   if (period === undefined || ratioSign(period) <= 0) period = { num: 1n, den: 1000n };
-  const a = start.secsSinceEpoch;
-  const b = end.secsSinceEpoch;
-  // (b − a) / p = ((b.num·a.den − a.num·b.den)·p.den) / (a.den·b.den·p.num)
-  let qNum = (b.num * a.den - a.num * b.den) * period.den;
-  let qDen = a.den * b.den * period.num;
-  if (qDen < 0n) {
-    qNum = -qNum;
-    qDen = -qDen;
-  }
-  const ceil = qNum <= 0n ? 0n : (qNum + qDen - 1n) / qDen;
-  return { start, end, period, numTimes: Number(ceil) };
-}
-
-function gcdNumber(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
-}
-
-/**
- * µs offset of frame i: round(i·period·10⁶), exact rational rounding half up. Events derived from
- * a trace sample on frame i are written at this offset. Uses exact double arithmetic when every
- * intermediate is a safe integer (after cancelling gcd(10⁶, den)), BigInt otherwise.
- */
-function frameOffsetMicros(frame: number, period: RatioLike): number {
-  const num = Number(period.num);
-  const den = Number(period.den);
-  if (Number.isSafeInteger(num) && Number.isSafeInteger(den) && num >= 0 && den > 0) {
-    const g = gcdNumber(1_000_000, den);
-    // round(i·num·10⁶/den) = ⌊(2·i·num·(10⁶/g) + den/g) / (2·den/g)⌋
-    const a = 2 * frame * num * (1_000_000 / g) + den / g;
-    const b = (2 * den) / g;
-    if (Number.isSafeInteger(a)) {
-      let q = Math.floor(a / b);
-      if (q * b > a) q--;
-      else if ((q + 1) * b <= a) q++;
-      return q;
-    }
-  }
-  const bigNum = BigInt(frame) * BigInt(period.num) * 1_000_000n;
-  const bigDen = BigInt(period.den);
-  return Number((2n * bigNum + bigDen) / (2n * bigDen));
+  const frames = ceilQuotient(subtractRatios(end.secsSinceEpoch, start.secsSinceEpoch), period);
+  return { start, end, period, numTimes: frames > 0n ? Number(frames) : 0 };
 }
 
 // ---------------------------------------------------------------- reading
@@ -306,56 +255,54 @@ class EventSetFileReader implements EventSetReader {
     this.numCells = this.header.names.length;
     this.dataSize = container.dataSize;
     this.fileSize = container.fileSize;
-    if (this.dataSize % PACKET_BYTES !== 0) {
+    if (this.dataSize % EVENT_PACKET_BYTES !== 0) {
       throw new IsxdFormatError(
         this.file,
         IsxdErrorCode.DataSize,
         'data section is not whole packets',
         {
-          expected: `a multiple of ${PACKET_BYTES} bytes`,
+          expected: `a multiple of ${EVENT_PACKET_BYTES} bytes`,
           actual: `${this.dataSize} bytes`,
         },
       );
     }
-    this.numPackets = this.dataSize / PACKET_BYTES;
+    this.numPackets = this.dataSize / EVENT_PACKET_BYTES;
   }
 
-  /** Packets [first, end) as u32 words, 5 per packet: offset lo, hi, channel lo, hi, amplitude bits. */
+  /** Packets [first, end) as u32 words (eventPackets.ts `eventPacketWords`). */
   private async *batches(first = 0, end = this.numPackets): AsyncGenerator<Uint32Array> {
     for (let p = first; p < end; p += SCAN_PACKETS) {
       const count = Math.min(SCAN_PACKETS, end - p);
-      const bytes = await this.source.read(p * PACKET_BYTES, count * PACKET_BYTES);
-      if (bytes.byteLength !== count * PACKET_BYTES)
-        throw shortRead(this.file, p * PACKET_BYTES, count * PACKET_BYTES, bytes.byteLength);
-      yield bytes.byteOffset % 4 === 0
-        ? new Uint32Array(bytes.buffer, bytes.byteOffset, 5 * count)
-        : new Uint32Array(bytes.slice().buffer);
+      const at = p * EVENT_PACKET_BYTES;
+      const bytes = await this.source.read(at, count * EVENT_PACKET_BYTES);
+      if (bytes.byteLength !== count * EVENT_PACKET_BYTES)
+        throw shortRead(this.file, at, count * EVENT_PACKET_BYTES, bytes.byteLength);
+      yield eventPacketWords(bytes);
     }
   }
 
   private channelAt(words: Uint32Array, w: number, packet: number): number {
-    const lo = words[w + 2];
-    const hi = words[w + 3];
-    if (hi !== 0 || lo >= this.numCells) {
+    const channel = packetChannel(words, w);
+    if (channel >= this.numCells) {
       throw new IsxdFormatError(
         this.file,
         IsxdErrorCode.OutOfRange,
         `packet ${packet} names a channel that does not exist`,
         {
           expected: `a channel index below ${this.numCells}`,
-          actual: String(hi * TWO_32 + lo),
-          offset: packet * PACKET_BYTES + 8,
+          actual: String(channel),
+          offset: packet * EVENT_PACKET_BYTES + 8,
         },
       );
     }
-    return lo;
+    return channel;
   }
 
   async countPackets(): Promise<number[]> {
     const counts = new Array<number>(this.numCells).fill(0);
     let packet = 0;
     for await (const words of this.batches()) {
-      for (let w = 0; w < words.length; w += 5, packet++)
+      for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS, packet++)
         counts[this.channelAt(words, w, packet)]++;
     }
     return counts;
@@ -363,9 +310,9 @@ class EventSetFileReader implements EventSetReader {
 
   private fill(words: Uint32Array, w: number, bucket: Bucket): void {
     const k = bucket.filled++;
-    bucket.words[2 * k] = words[w];
-    bucket.words[2 * k + 1] = words[w + 1];
-    bucket.amplitudeBits[k] = words[w + 4];
+    bucket.words[2 * k] = words[w + PACKET_WORD.offsetLo];
+    bucket.words[2 * k + 1] = words[w + PACKET_WORD.offsetHi];
+    bucket.amplitudeBits[k] = words[w + PACKET_WORD.amplitude];
   }
 
   private finishCell(index: number, bucket: Bucket): EventCell {
@@ -425,7 +372,7 @@ class EventSetFileReader implements EventSetReader {
     const buckets = (await this.countPackets()).map((n) => this.bucket(n));
     let packet = 0;
     for await (const words of this.batches()) {
-      for (let w = 0; w < words.length; w += 5, packet++)
+      for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS, packet++)
         this.fill(words, w, buckets[this.channelAt(words, w, packet)]);
     }
     return buckets.map((b, i) => this.finishCell(i, b));
@@ -446,7 +393,7 @@ class EventSetFileReader implements EventSetReader {
       let grouped = true;
       let packet = first;
       for await (const words of this.batches(first, first + counts[index])) {
-        for (let w = 0; w < words.length && grouped; w += 5, packet++) {
+        for (let w = 0; w < words.length && grouped; w += EVENT_PACKET_WORDS, packet++) {
           grouped = this.channelAt(words, w, packet) === index;
           if (grouped) this.fill(words, w, bucket);
         }
@@ -456,7 +403,7 @@ class EventSetFileReader implements EventSetReader {
     const bucket = this.bucket((await this.countPackets())[index]);
     let packet = 0;
     for await (const words of this.batches()) {
-      for (let w = 0; w < words.length; w += 5, packet++)
+      for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS, packet++)
         if (this.channelAt(words, w, packet) === index) this.fill(words, w, bucket);
     }
     return this.finishCell(index, bucket);
@@ -566,6 +513,7 @@ class EventSetStreamWriter implements EventSetWriter {
   private readonly out: StagedSink;
   private readonly counts: number[] = [];
   private readonly firstOffsets: bigint[] = [];
+  private readonly packets = new EventPacketWriter();
   private done = false;
 
   constructor(
@@ -594,26 +542,23 @@ class EventSetStreamWriter implements EventSetWriter {
         `length ${amplitudes.length}`,
         `${n} (one per offset)`,
       );
-    const packets = new Uint8Array(n * PACKET_BYTES);
-    const view = new DataView(packets.buffer);
+    const packets = this.packets;
+    packets.clear();
+    packets.reserve(n);
     let first = 0n;
     for (let k = 0; k < n; k++) {
-      const at = k * PACKET_BYTES;
       const o = offsets[k];
       if (typeof o === 'bigint') {
         const micros = toMicros(o, `offsets of cell ${cell}[${k}]`);
-        view.setBigUint64(at, micros, true);
+        packets.pushExact(micros, cell, amplitudes[k]);
         if (k === 0) first = micros;
       } else {
         if (!Number.isSafeInteger(o) || o < 0) toMicros(o, `offsets of cell ${cell}[${k}]`);
-        view.setUint32(at, o % TWO_32, true);
-        view.setUint32(at + 4, Math.floor(o / TWO_32), true);
+        packets.push(o, cell, amplitudes[k]);
         if (k === 0) first = BigInt(o);
       }
-      view.setUint32(at + 8, cell, true);
-      view.setFloat32(at + 16, amplitudes[k], true);
     }
-    await this.out.append(packets);
+    await this.out.append(packets.held());
     this.counts.push(n);
     this.firstOffsets.push(first);
     this.numCells++;
@@ -666,7 +611,5 @@ export {
   eventSetEndTime,
   eventSetFromFooter,
   eventSetTiming,
-  frameOffsetMicros,
   openEventSet,
-  PACKET_BYTES,
 };

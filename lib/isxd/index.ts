@@ -21,6 +21,15 @@ export {
 } from './cellSet.js';
 export type { ContainerFooter } from './container.js';
 export { encodeFooter, readFooter } from './container.js';
+export {
+  EVENT_PACKET_BYTES,
+  EVENT_PACKET_WORDS,
+  EventPacketWriter,
+  eventPacketWords,
+  PACKET_WORD,
+  packetChannel,
+  packetOffset,
+} from './eventPackets.js';
 export type {
   EventCell,
   EventSetHeader,
@@ -36,9 +45,7 @@ export {
   EVENT_SET_TYPE,
   eventSetEndTime,
   eventSetTiming,
-  frameOffsetMicros,
   openEventSet,
-  PACKET_BYTES,
 } from './eventSet.js';
 export type { JsonValue } from './json.js';
 export {
@@ -58,6 +65,23 @@ export {
 } from './json.js';
 export type { IsxdReader } from './open.js';
 export { openIsxd } from './open.js';
+export type { AnyRatio, PlainRatio } from './rational.js';
+export {
+  addRatios,
+  ceilQuotient,
+  compareRatios,
+  exactRatio,
+  frameOffsetMicros,
+  gcd,
+  plainRatio,
+  ratio,
+  ratioSign,
+  ratioToNumber,
+  reduceRatio,
+  scaleRatio,
+  subtractRatios,
+  toRatio,
+} from './rational.js';
 export type {
   CellStatus,
   CroppedRange,
@@ -75,7 +99,4 @@ export {
   invalidFrameIndices,
   invalidFrameMask,
   normalizeTiming,
-  ratio,
-  ratioToNumber,
-  toRatio,
 } from './types.js';

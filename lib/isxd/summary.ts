@@ -5,15 +5,10 @@
  * §3.3) or end − start (event sets, §6.4).
  */
 import { IsxdErrorCode, IsxdFormatError } from '../errors.js';
-import { bigintToPlain, toPlain } from './json.js';
+import { toPlain } from './json.js';
 import type { IsxdReader } from './open.js';
-import { CELL_STATUSES, type IsxdTime, type Ratio, ratioToNumber } from './types.js';
-
-/** A ratio for JSON output. */
-interface PlainRatio {
-  readonly num: number | string;
-  readonly den: number | string;
-}
+import { type PlainRatio, plainRatio, ratioToNumber } from './rational.js';
+import { CELL_STATUSES, type IsxdTime } from './types.js';
 
 /** A time for JSON output. */
 interface PlainTime {
@@ -55,10 +50,6 @@ interface IsxdSummary {
   readonly fileVersion: number;
   readonly producer: unknown;
   readonly extraProperties: unknown;
-}
-
-function plainRatio(r: Ratio): PlainRatio {
-  return { num: bigintToPlain(r.num), den: bigintToPlain(r.den) };
 }
 
 function plainTime(t: IsxdTime): PlainTime {

@@ -1,12 +1,12 @@
 /**
  * Shared `.isxd` value types (docs/isxd-format.md §3) and their pure helpers.
  *
- * A ratio is num/den with int64 parts, never reduced (§3.1). A time is seconds since the epoch as
- * a ratio plus a display-only UTC offset (§3.2). Timing: sample i starts at start + i·period, and
- * is invalid when dropped, cropped or blank (§3.3); the lists are normalised as
+ * A ratio is num/den with int64 parts, never reduced (§3.1; its arithmetic is in rational.ts). A
+ * time is seconds since the epoch as a ratio plus a display-only UTC offset (§3.2). Timing: sample
+ * i starts at start + i·period, and is invalid when dropped, cropped or blank (§3.3); the lists are
+ * normalised as
  * cropped = merge(sort(cropped)), blank = sort(blank \ cropped), dropped = sort(dropped \ (cropped ∪ blank)).
  */
-import { InvalidParameterError } from '../errors.js';
 import type { JsonValue } from './json.js';
 
 /** An exact rational num/den (§3.1). Never reduced. */
@@ -90,32 +90,6 @@ function cellStatusCode(status: CellStatus): number {
   return CELL_STATUSES.indexOf(status);
 }
 
-function toBigInt(value: bigint | number, parameter: string): bigint {
-  if (typeof value === 'bigint') return value;
-  if (!Number.isSafeInteger(value)) throw new InvalidParameterError(parameter, value, 'an integer');
-  return BigInt(value);
-}
-
-/**
- * A validated ratio from bigint or integer parts (kept unreduced).
- * @throws InvalidParameterError when a part is not an integer or den is not positive
- */
-function ratio(num: bigint | number, den: bigint | number, parameter = 'ratio'): Ratio {
-  const r = { num: toBigInt(num, `${parameter}.num`), den: toBigInt(den, `${parameter}.den`) };
-  if (r.den <= 0n) throw new InvalidParameterError(`${parameter}.den`, den, 'a positive integer');
-  return r;
-}
-
-/** {@link ratio} of a {@link RatioLike}. */
-function toRatio(value: RatioLike, parameter = 'ratio'): Ratio {
-  return ratio(value.num, value.den, parameter);
-}
-
-/** num/den as a double. */
-function ratioToNumber(r: RatioLike): number {
-  return Number(r.num) / Number(r.den);
-}
-
 function sortNumeric(values: number[]): number[] {
   return values.sort((a, b) => a - b);
 }
@@ -196,7 +170,4 @@ export {
   invalidFrameIndices,
   invalidFrameMask,
   normalizeTiming,
-  ratio,
-  ratioToNumber,
-  toRatio,
 };

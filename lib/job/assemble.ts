@@ -12,7 +12,12 @@
  */
 import { BufferPool, type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
 import { InvalidInputError } from '../errors.js';
-import { buildCellSetFooter, buildEventSetFooter, openCellSet } from '../isxd/index.js';
+import {
+  buildCellSetFooter,
+  buildEventSetFooter,
+  EVENT_PACKET_BYTES,
+  openCellSet,
+} from '../isxd/index.js';
 import type { CellSummary, ChunkResult } from './deconvolveChunk.js';
 import { cellSetOutputName, eventSetOutputName } from './outputs.js';
 import type { JobPlan } from './plan.js';
@@ -215,7 +220,7 @@ async function assemble(
     eventCounts,
     numEvents,
     cellSetBytes: info.dataBytes + cellFooter.value,
-    eventSetBytes: numEvents * 20 + eventFooter.value,
+    eventSetBytes: numEvents * EVENT_PACKET_BYTES + eventFooter.value,
   };
 }
 

@@ -18,7 +18,7 @@ import { constrainedFoopsi } from '../deconvolution/constrainedFoopsi.js';
 import { arRoots } from '../deconvolution/linalg.js';
 import type { FoopsiOutput } from '../deconvolution/types.js';
 import { CaimanSpikesError, DeconvolutionError } from '../errors.js';
-import { frameOffsetMicros } from '../isxd/index.js';
+import { EVENT_PACKET_BYTES, EventPacketWriter, frameOffsetMicros } from '../isxd/index.js';
 import { toFoopsiParams } from './foopsiParams.js';
 import { type CellSetInfo, type JobPlan, ratioSeconds, type WorkItem } from './plan.js';
 import { skewness } from './previews/skewness.js';
@@ -61,10 +61,8 @@ interface ChunkResult {
 
 /** Relative threshold below which a positive s_t is float32 round-off, not an event. */
 const ROUND_OFF = 1e-5;
-const PACKET_BYTES = 20;
 /** Input cells are read in batches of about this many bytes. */
 const READ_BYTES = 8 * 1024 * 1024;
-const TWO_32 = 2 ** 32;
 
 /** Whether the --accepted-only option skips a cell with this status. */
 function isSkipped(status: string, acceptedOnly: JobPlan['options']['acceptedOnly']): boolean {
@@ -92,8 +90,7 @@ function frameOffsets(
   period: { num: number | string; den: number | string },
 ): Float64Array {
   const offsets = new Float64Array(T);
-  const ratio = { num: BigInt(period.num), den: BigInt(period.den) };
-  for (let t = 0; t < T; t++) offsets[t] = frameOffsetMicros(t, ratio);
+  for (let t = 0; t < T; t++) offsets[t] = frameOffsetMicros(t, period);
   return offsets;
 }
 
@@ -166,34 +163,6 @@ function writeCalcium(
   return maxSp;
 }
 
-/** Growable run of 20-byte event packets (u64 offset µs ‖ u64 cell ‖ f32 amplitude). */
-class EventPackets {
-  bytes: Uint8Array;
-  view: DataView;
-  /** Packets held. */
-  count = 0;
-
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity * PACKET_BYTES);
-    this.view = new DataView(this.bytes.buffer);
-  }
-
-  /** Room for `extra` more packets. */
-  reserve(extra: number): void {
-    const needed = (this.count + extra) * PACKET_BYTES;
-    if (needed <= this.bytes.byteLength) return;
-    const grown = new Uint8Array(Math.max(needed, 2 * this.bytes.byteLength));
-    grown.set(this.bytes.subarray(0, this.count * PACKET_BYTES));
-    this.bytes = grown;
-    this.view = new DataView(grown.buffer);
-  }
-
-  /** The packets held, as bytes (valid until the next append). */
-  held(): Uint8Array {
-    return this.bytes.subarray(0, this.count * PACKET_BYTES);
-  }
-}
-
 /**
  * Appends one cell's events (module doc: valid, fl32(s) > 0, s above round-off, s ≥ minAmplitude)
  * to `packets`. Returns the first event's frame, or −1 when the cell has none.
@@ -205,26 +174,17 @@ function packEvents(
   minAmplitude: number,
   cell: number,
   offsets: Float64Array,
-  packets: EventPackets,
+  packets: EventPacketWriter,
 ): number {
   const T = sp.length;
   packets.reserve(T);
-  const view = packets.view;
   let firstFrame = -1;
-  let o = packets.count * PACKET_BYTES;
   for (let t = 0; t < T; t++) {
     const s = sp[t];
     if (invalid[t] === 1 || !(Math.fround(s) > 0) || !(s > roundOff) || s < minAmplitude) continue;
     if (firstFrame < 0) firstFrame = t;
-    const offset = offsets[t];
-    view.setUint32(o, offset % TWO_32, true);
-    view.setUint32(o + 4, Math.floor(offset / TWO_32), true);
-    view.setUint32(o + 8, cell, true);
-    view.setUint32(o + 12, 0, true);
-    view.setFloat32(o + 16, s, true);
-    o += PACKET_BYTES;
+    packets.push(offsets[t], cell, s);
   }
-  packets.count = o / PACKET_BYTES;
   return firstFrame;
 }
 
@@ -276,7 +236,7 @@ async function runChunk(
 
   const { trace, out: foopsiOut } = cellScratch(T);
   const traceBytes = new Uint8Array(trace.buffer, 0, 4 * T);
-  const packets = new EventPackets(2 * T);
+  const packets = new EventPacketWriter(2 * T);
 
   const numCells = item.cellEnd - item.cellStart;
   const batchCells = Math.max(1, Math.floor(READ_BYTES / B));
@@ -309,7 +269,7 @@ async function runChunk(
           'Truncated',
         );
       }
-      packets.count = 0;
+      packets.clear();
       for (let k = 0; k < count; k++) {
         const cell = first + k;
         const at = k * B + footprintBytes;
@@ -362,7 +322,7 @@ async function runChunk(
           packets,
         );
         const n = packets.count - before;
-        result.eventPartBytes += n * PACKET_BYTES;
+        result.eventPartBytes += n * EVENT_PACKET_BYTES;
         result.eventCounts.push(n);
         result.firstOffsetsUs.push(firstFrame < 0 ? '0' : String(offsets[firstFrame]));
         result.cells.push({

@@ -9,7 +9,16 @@
  */
 import { type ByteSource, readIntoBuffer } from '../bytes.js';
 import { readFooter } from '../isxd/container.js';
-import { bigintToPlain, toPlain } from '../isxd/json.js';
+import { EVENT_PACKET_BYTES } from '../isxd/eventPackets.js';
+import { toPlain } from '../isxd/json.js';
+import {
+  addRatios,
+  exactRatio,
+  type PlainRatio,
+  plainRatio,
+  reduceRatio,
+  scaleRatio,
+} from '../isxd/rational.js';
 import type { FileOutputs } from './assemble.js';
 import type { CellSummary } from './deconvolveChunk.js';
 import { METADATA_NAME, previewNames } from './outputs.js';
@@ -23,28 +32,18 @@ import {
 import { rainbow } from './previews/svg.js';
 import { selectCells, type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
 
-const READ_BYTES = 4 * 1024 * 1000;
+/** Event-set bytes read at a time: whole packets, about 4 MB. */
+const READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
 const FOOTPRINT_READS = 64;
 const encoder = new TextEncoder();
 
 type Plain = Record<string, unknown>;
 
-const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? (a < 0n ? -a : a) : gcd(b, a % b));
-
 /** start + period·numTimes as a reduced {num, den} (the original rounds it to the start's den). */
-function exactEnd(info: CellSetInfo): {
-  secsSinceEpoch: { num: number | string; den: number | string };
-  utcOffset: number;
-} {
-  const { num: sn, den: sd } = info.start.secsSinceEpoch;
-  const { num: pn, den: pd } = info.period;
-  const num = BigInt(sn) * BigInt(pd) + BigInt(pn) * BigInt(info.numTimes) * BigInt(sd);
-  const den = BigInt(sd) * BigInt(pd);
-  const g = gcd(num, den) || 1n;
-  return {
-    secsSinceEpoch: { num: bigintToPlain(num / g), den: bigintToPlain(den / g) },
-    utcOffset: info.start.utcOffset,
-  };
+function exactEnd(info: CellSetInfo): { secsSinceEpoch: PlainRatio; utcOffset: number } {
+  const duration = scaleRatio(exactRatio(info.period), info.numTimes);
+  const end = reduceRatio(addRatios(exactRatio(info.start.secsSinceEpoch), duration));
+  return { secsSinceEpoch: plainRatio(end), utcOffset: info.start.utcOffset };
 }
 
 function dig(obj: unknown, ...path: string[]): unknown {
@@ -200,7 +199,7 @@ async function drawEvents(
     period,
     (info.numTimes - info.invalidFrames.length) * period,
   );
-  const total = out.numEvents * 20;
+  const total = out.numEvents * EVENT_PACKET_BYTES;
   // One buffer for every piece (fresh pages cost more than the reads).
   const buffer = new Uint8Array(Math.min(READ_BYTES, total));
   for (let at = 0; at < total; at += READ_BYTES) {

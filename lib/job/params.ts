@@ -11,26 +11,20 @@
 // zod's tree-shakable 'mini' build: the CLI bundle stays small, so it starts faster.
 import * as z from 'zod/mini';
 import { arRoots } from '../deconvolution/linalg.js';
+import {
+  type CheckedFoopsiParams,
+  CONIC_SOLVERS,
+  DECONVOLUTION_METHODS,
+  DEFAULT_FOOPSI_PARAMS,
+  MAX_OASIS_ORDER,
+  NOISE_METHODS,
+  NYQUIST,
+} from '../deconvolution/types.js';
 import { InvalidParameterError } from '../errors.js';
 import { toFoopsiParams } from './foopsiParams.js';
 
-/** The tool's parameters after parsing ('auto' = null). */
-interface ToolParams {
-  bl: number | null;
-  c1: number | null;
-  g: number[] | null;
-  sn: number | null;
-  p: number;
-  method_deconvolution: 'oasis' | 'cvxpy';
-  bas_nonneg: boolean;
-  noise_method: 'mean' | 'median' | 'logmexp';
-  noise_range: [number, number];
-  s_min: number | null;
-  optimize_g: number;
-  fudge_factor: number;
-  lags: number;
-  solvers: [string, string];
-}
+/** The tool's parameters after parsing ('auto' = null): the engine's keyword arguments, checked. */
+type ToolParams = CheckedFoopsiParams;
 
 /** Options this project adds to the tool. */
 interface JobOptions {
@@ -40,22 +34,25 @@ interface JobOptions {
   eventThresholdSn: number | null;
 }
 
-/** The tool's defaults (Python signature of `spike_extraction`). */
+/**
+ * The tool's defaults, in the order of its spec (Python signature of `spike_extraction`); the
+ * values are the engine's {@link DEFAULT_FOOPSI_PARAMS}.
+ */
 const DEFAULT_TOOL_PARAMS: ToolParams = {
-  bl: null,
-  c1: null,
-  g: null,
-  sn: null,
-  p: 1,
-  method_deconvolution: 'oasis',
-  bas_nonneg: true,
-  noise_method: 'logmexp',
-  noise_range: [0.25, 0.5],
-  s_min: null,
-  optimize_g: 0,
-  fudge_factor: 0.96,
-  lags: 5,
-  solvers: ['ECOS', 'SCS'],
+  bl: DEFAULT_FOOPSI_PARAMS.bl,
+  c1: DEFAULT_FOOPSI_PARAMS.c1,
+  g: DEFAULT_FOOPSI_PARAMS.g,
+  sn: DEFAULT_FOOPSI_PARAMS.sn,
+  p: DEFAULT_FOOPSI_PARAMS.p,
+  method_deconvolution: DEFAULT_FOOPSI_PARAMS.method_deconvolution,
+  bas_nonneg: DEFAULT_FOOPSI_PARAMS.bas_nonneg,
+  noise_method: DEFAULT_FOOPSI_PARAMS.noise_method,
+  noise_range: DEFAULT_FOOPSI_PARAMS.noise_range,
+  s_min: DEFAULT_FOOPSI_PARAMS.s_min,
+  optimize_g: DEFAULT_FOOPSI_PARAMS.optimize_g,
+  fudge_factor: DEFAULT_FOOPSI_PARAMS.fudge_factor,
+  lags: DEFAULT_FOOPSI_PARAMS.lags,
+  solvers: DEFAULT_FOOPSI_PARAMS.solvers,
 };
 
 const DEFAULT_JOB_OPTIONS: JobOptions = { acceptedOnly: 'off', eventThresholdSn: null };
@@ -63,7 +60,15 @@ const DEFAULT_JOB_OPTIONS: JobOptions = { acceptedOnly: 'off', eventThresholdSn:
 /** Names of the tool's parameters, in the order of its spec. */
 const TOOL_PARAM_NAMES = Object.keys(DEFAULT_TOOL_PARAMS) as (keyof ToolParams)[];
 
-const SOLVER_NAMES = ['ECOS', 'SCS', 'CVXOPT'] as const;
+/** The smallest `lags` the tool accepts (contract §11.4; the engine itself takes 0). */
+const MIN_LAGS = 1;
+
+/** "'a', 'b' or 'c'". */
+const oneOf = (names: readonly string[]) =>
+  `${names
+    .slice(0, -1)
+    .map((n) => `'${n}'`)
+    .join(', ')} or '${names[names.length - 1]}'`;
 
 const isAuto = (v: unknown) =>
   v === null || v === undefined || (typeof v === 'string' && /^\s*(auto|none)?\s*$/i.test(v));
@@ -98,41 +103,62 @@ const autoOr = <T extends z.ZodMiniType>(schema: T) =>
   );
 const atLeast = (min: number) => z.number().check(z.minimum(min));
 
-/** One entry per parameter: its schema and the valid range quoted in error messages. */
-const FIELDS = {
-  bl: { schema: autoOr(numberLike), expected: "'auto' or a finite number (fixed baseline)" },
-  c1: { schema: autoOr(numberLike), expected: "'auto' or a finite number (initial calcium)" },
+/**
+ * One entry per parameter: its schema, the valid range quoted in error messages and the CLI
+ * help line (the default is appended by {@link toolParamHelp}).
+ */
+const TOOL_PARAM_FIELDS = {
+  bl: {
+    schema: autoOr(numberLike),
+    expected: "'auto' or a finite number (fixed baseline)",
+    help: "baseline: 'auto' or a number",
+  },
+  c1: {
+    schema: autoOr(numberLike),
+    expected: "'auto' or a finite number (initial calcium)",
+    help: "initial calcium, 'cvxpy' only: 'auto' or a number",
+  },
   sn: {
     schema: autoOr(z.pipe(numberLike, atLeast(0))),
     expected: "'auto' or a number ≥ 0 (noise standard deviation)",
+    help: "noise level: 'auto' or a number ≥ 0",
   },
-  g: { schema: autoOr(numberList), expected: "'auto' or p comma-separated AR coefficients" },
+  g: {
+    schema: autoOr(numberList),
+    expected: "'auto' or p comma-separated AR coefficients",
+    help: "AR coefficients: 'auto' or p comma-separated numbers",
+  },
   p: {
-    schema: z.pipe(intLike, z.number().check(z.minimum(0), z.maximum(2))),
-    expected: 'an integer 0, 1 or 2',
+    schema: z.pipe(intLike, z.number().check(z.minimum(0), z.maximum(MAX_OASIS_ORDER))),
+    expected: `an integer 0, 1 or ${MAX_OASIS_ORDER}`,
+    help: `AR order: 0 (no deconvolution), 1 or ${MAX_OASIS_ORDER}`,
   },
   method_deconvolution: {
-    schema: z.enum(['oasis', 'cvxpy']),
-    expected: "'oasis' or 'cvxpy' ('cvx' needs picos, which is not available)",
+    schema: z.enum(DECONVOLUTION_METHODS),
+    expected: `${oneOf(DECONVOLUTION_METHODS)} ('cvx' needs picos, which is not available)`,
+    help: oneOf(DECONVOLUTION_METHODS),
   },
-  bas_nonneg: { schema: boolLike, expected: 'true or false' },
+  bas_nonneg: { schema: boolLike, expected: 'true or false', help: 'baseline ≥ 0: true or false' },
   noise_method: {
-    schema: z.enum(['mean', 'median', 'logmexp']),
-    expected: "'mean', 'median' or 'logmexp'",
+    schema: z.enum(NOISE_METHODS),
+    expected: oneOf(NOISE_METHODS),
+    help: `how the PSD is averaged into sn: ${oneOf(NOISE_METHODS)}`,
   },
   noise_range: {
     schema: z.pipe(
       numberList,
       z
         .tuple([z.number(), z.number()])
-        .check(z.refine(([lo, hi]) => lo >= 0 && lo < hi && hi <= 0.5)),
+        .check(z.refine(([lo, hi]) => lo >= 0 && lo < hi && hi <= NYQUIST)),
     ),
-    expected: "'fmin,fmax' with 0 ≤ fmin < fmax ≤ 0.5 (fractions of the sampling rate)",
+    expected: `'fmin,fmax' with 0 ≤ fmin < fmax ≤ ${NYQUIST} (fractions of the sampling rate)`,
+    help: `PSD band for sn, 'fmin,fmax' with 0 ≤ fmin < fmax ≤ ${NYQUIST}`,
   },
   s_min: {
     schema: autoOr(numberLike),
     expected:
       "'auto'/null (L1 penalty), 0 (automatic threshold), > 0 (minimum spike) or < 0 (|s_min|·sn·√(1−g))",
+    help: 'minimum spike: auto = L1; 0 = automatic; > 0 absolute; < 0 = |s_min|·sn·√(1−g)',
   },
   optimize_g: {
     schema: z.pipe(
@@ -146,25 +172,43 @@ const FIELDS = {
       ]),
     ),
     expected: 'true/false or an integer ≥ 0 (number of isolated events used to refine g)',
+    help: 'number of isolated events used to refine g, or true (= 1)',
   },
   fudge_factor: {
     schema: z.pipe(numberLike, z.number().check(z.gt(0), z.maximum(1))),
     expected: 'a number in (0, 1]',
+    help: 'shrinkage of the estimated AR roots, in (0, 1]',
   },
-  lags: { schema: z.pipe(intLike, atLeast(1)), expected: 'an integer ≥ 1' },
+  lags: {
+    schema: z.pipe(intLike, atLeast(MIN_LAGS)),
+    expected: `an integer ≥ ${MIN_LAGS}`,
+    help: `extra autocovariance lags for estimating g, ≥ ${MIN_LAGS}`,
+  },
   solvers: {
     schema: z.pipe(
       z.transform((v: unknown) =>
         typeof v === 'string' ? v.split(',').map((s) => s.trim().toUpperCase()) : v,
       ),
-      z.tuple([z.enum(SOLVER_NAMES), z.enum(SOLVER_NAMES)]),
+      z.tuple([z.enum(CONIC_SOLVERS), z.enum(CONIC_SOLVERS)]),
     ),
-    expected: "'s1,s2' with each of ECOS, SCS, CVXOPT",
+    expected: `'s1,s2' with each of ${CONIC_SOLVERS.join(', ')}`,
+    help: "conic solvers for 'cvxpy', 's1,s2'",
   },
-} satisfies Record<keyof ToolParams, { schema: z.ZodMiniType; expected: string }>;
+} satisfies Record<keyof ToolParams, { schema: z.ZodMiniType; expected: string; help: string }>;
+
+/** A default as the tool writes it: null → 'auto', a list → 'a,b'. */
+function defaultText(value: ToolParams[keyof ToolParams]): string {
+  if (value === null) return 'auto';
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/** The CLI help line of a parameter: its table entry and its default. */
+function toolParamHelp(name: keyof ToolParams): string {
+  return `${TOOL_PARAM_FIELDS[name].help} (default: ${defaultText(DEFAULT_TOOL_PARAMS[name])})`;
+}
 
 function parseField<K extends keyof ToolParams>(name: K, value: unknown): ToolParams[K] {
-  const field = FIELDS[name];
+  const field = TOOL_PARAM_FIELDS[name];
   const res = z.safeParse(field.schema, value);
   if (!res.success) throw new InvalidParameterError(name, value, field.expected);
   return res.data as ToolParams[K];
@@ -230,6 +274,8 @@ export {
   DEFAULT_TOOL_PARAMS,
   parseJobOptions,
   parseToolParams,
+  TOOL_PARAM_FIELDS,
   TOOL_PARAM_NAMES,
   toFoopsiParams,
+  toolParamHelp,
 };

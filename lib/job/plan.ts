@@ -7,20 +7,19 @@
 import type { ByteSource } from '../bytes.js';
 import { InvalidInputError, InvalidParameterError } from '../errors.js';
 import {
-  bigintToPlain,
   type CellSetReader,
   invalidFrameIndices,
   openCellSet,
+  type PlainRatio,
+  plainRatio,
+  ratioToNumber,
   toPlain,
 } from '../isxd/index.js';
 import type { JobOptions, ToolParams } from './params.js';
 import { chronologicalOrder, validateSeries } from './series.js';
 
 /** A rational num/den; parts are decimal strings when beyond 2^53 (JSON-safe). */
-interface PlanRatio {
-  num: number | string;
-  den: number | string;
-}
+type PlanRatio = PlainRatio;
 
 /** A point in time (isxd-format.md §3.2), JSON-safe. */
 interface PlanTime {
@@ -93,15 +92,8 @@ const CHUNK_LIMITS = {
 
 const DEFAULT_LIMITS = CHUNK_LIMITS.local;
 
-/** A plan ratio as a double (seconds). */
-function ratioSeconds(r: PlanRatio): number {
-  return Number(r.num) / Number(r.den);
-}
-
-/** A ratio with JSON-safe parts (numbers, or decimal strings beyond 2^53). */
-function plainRatio(r: { num: bigint; den: bigint }): PlanRatio {
-  return { num: bigintToPlain(r.num), den: bigintToPlain(r.den) };
-}
+/** A plan ratio as a double (seconds): rational.ts `ratioToNumber`, under the plan's name. */
+const ratioSeconds: (r: PlanRatio) => number = ratioToNumber;
 
 /** Cuts each file into chunks of whole cells. */
 function cutChunks(headers: CellSetReader[], limits: PlanLimits): WorkItem[] {

@@ -6,39 +6,28 @@
  * ending at or before the next one starts. Errors name both files and the difference.
  */
 import { InvalidSeriesError } from '../errors.js';
-import type { CellSetReader } from '../isxd/index.js';
+import {
+  addRatios,
+  type CellSetReader,
+  compareRatios,
+  type Ratio,
+  ratioToNumber,
+  scaleRatio,
+} from '../isxd/index.js';
 
-type Exact = [bigint, bigint];
-
-/** A plan ratio as exact [num, den] with den > 0. */
-function exact(r: { num: bigint | number | string; den: bigint | number | string }): Exact {
-  const num = BigInt(r.num);
-  const den = BigInt(r.den);
-  return den < 0n ? [-num, -den] : [num, den];
-}
-
-/** Sign of a − b. */
-function compare(a: Exact, b: Exact): number {
-  const d = a[0] * b[1] - b[0] * a[1];
-  return d > 0n ? 1 : d < 0n ? -1 : 0;
-}
-
-const startOf = (r: CellSetReader): Exact => exact(r.header.timing.start.secsSinceEpoch);
+const startOf = (r: CellSetReader): Ratio => r.header.timing.start.secsSinceEpoch;
 
 /** End of the last sample: start + period·numTimes. */
-function endOf(r: CellSetReader): Exact {
-  const [sn, sd] = startOf(r);
-  const [pn, pd] = exact(r.header.timing.period);
-  return [sn * pd + pn * BigInt(r.numTimes) * sd, sd * pd];
+function endOf(r: CellSetReader): Ratio {
+  return addRatios(startOf(r), scaleRatio(r.header.timing.period, r.numTimes));
 }
 
-const fmtTime = (r: Exact) => `${Number(r[0]) / Number(r[1])} s`;
+const fmtTime = (r: Ratio) => `${ratioToNumber(r)} s`;
 
 function sameSpacing(a: CellSetReader, b: CellSetReader): boolean {
   const sa = a.header.spacing;
   const sb = b.header.spacing;
-  const eq = (x: { num: bigint; den: bigint }, y: { num: bigint; den: bigint }) =>
-    compare(exact(x), exact(y)) === 0;
+  const eq = (x: Ratio, y: Ratio) => compareRatios(x, y) === 0;
   return (
     sa.numPixels.x === sb.numPixels.x &&
     sa.numPixels.y === sb.numPixels.y &&
@@ -84,8 +73,8 @@ function validateSeries(readers: CellSetReader[], names: string[]): void {
         `cell statuses differ at ${firstDifference(a.header.statuses, b.header.statuses)}`,
       );
     }
-    const pa = Number(a.header.timing.period.num) / Number(a.header.timing.period.den);
-    const pb = Number(b.header.timing.period.num) / Number(b.header.timing.period.den);
+    const pa = ratioToNumber(a.header.timing.period);
+    const pb = ratioToNumber(b.header.timing.period);
     if (Math.abs(pa - pb) > 1e-6) {
       throw new InvalidSeriesError(
         pair,
@@ -104,13 +93,13 @@ function validateSeries(readers: CellSetReader[], names: string[]): void {
 /** File indices sorted by start time (ties: user order); throws if two members overlap in time. */
 function chronologicalOrder(readers: CellSetReader[], names: string[]): number[] {
   const order = readers.map((_, i) => i);
-  order.sort((i, j) => compare(startOf(readers[i]), startOf(readers[j])) || i - j);
+  order.sort((i, j) => compareRatios(startOf(readers[i]), startOf(readers[j])) || i - j);
   for (let k = 1; k < order.length; k++) {
     const prev = order[k - 1];
     const next = order[k];
     const prevEnd = endOf(readers[prev]);
     const nextStart = startOf(readers[next]);
-    if (compare(prevEnd, nextStart) > 0) {
+    if (compareRatios(prevEnd, nextStart) > 0) {
       throw new InvalidSeriesError(
         [names[prev], names[next]],
         `they overlap in time: the first covers ${fmtTime(startOf(readers[prev]))} to ${fmtTime(prevEnd)}, the second starts at ${fmtTime(nextStart)}`,
@@ -120,4 +109,4 @@ function chronologicalOrder(readers: CellSetReader[], names: string[]): number[]
   return order;
 }
 
-export { chronologicalOrder, exact, validateSeries };
+export { chronologicalOrder, validateSeries };

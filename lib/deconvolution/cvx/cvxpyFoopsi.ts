@@ -18,7 +18,7 @@
  * ECOS and CVXOPT map to the interior-point method, SCS to the operator-splitting method.
  */
 import { DeconvolutionError, InvalidParameterError } from '../../errors.js';
-import type { ConicSolverName } from '../types.js';
+import { CONIC_SOLVERS, type ConicSolverName } from '../types.js';
 import { solveAdmm } from './admm.js';
 import type { ConicSolution } from './interiorPoint.js';
 import { CVXOPT_OPTIONS, ECOS_OPTIONS, solveInteriorPoint } from './interiorPoint.js';
@@ -54,8 +54,6 @@ interface CvxResult {
   /** Solver whose answer is returned (the last one tried when problem is 'none'). */
   solver: ConicSolverName;
 }
-
-const SOLVER_NAMES: readonly ConicSolverName[] = ['ECOS', 'SCS', 'CVXOPT'];
 
 /** Runs one named conic solver on P. */
 function solveWith(P: ConeProblem, solver: ConicSolverName): ConicSolution {
@@ -96,8 +94,8 @@ function validate(y: Float64Array, g: ArrayLike<number>, sn: number, opts: CvxOp
   if (opts.c1 !== null && !Number.isFinite(opts.c1)) {
     throw new InvalidParameterError('c1', opts.c1, 'a finite number or null');
   }
-  if (opts.solvers.length !== 2 || !opts.solvers.every((s) => SOLVER_NAMES.includes(s))) {
-    throw new InvalidParameterError('solvers', opts.solvers, `two of ${SOLVER_NAMES.join(', ')}`);
+  if (opts.solvers.length !== 2 || !opts.solvers.every((s) => CONIC_SOLVERS.includes(s))) {
+    throw new InvalidParameterError('solvers', opts.solvers, `two of ${CONIC_SOLVERS.join(', ')}`);
   }
 }
 

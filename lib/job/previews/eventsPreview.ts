@@ -8,6 +8,12 @@
  */
 import { scaleLinear } from 'd3-scale';
 import { line } from 'd3-shape';
+import {
+  EVENT_PACKET_WORDS,
+  eventPacketWords,
+  packetChannel,
+  packetOffset,
+} from '../../isxd/index.js';
 import { bottomAxis, el, leftAxis, svgDocument, text } from './svg.js';
 
 /** Running event statistics of one event set. */
@@ -30,8 +36,6 @@ interface EventSummary {
 
 const MAX_ROWS = 200;
 const MAX_BINS = 400;
-const PACKET_BYTES = 20;
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** An empty summary for an event set of `numCells` cells over `numTimes` frames. */
 function createEventSummary(
@@ -70,23 +74,12 @@ function addEvent(s: EventSummary, periodUs: number, offset: number, cell: numbe
   s.raster[row * s.bins + bin]++;
 }
 
-/** Adds a run of whole 20-byte event packets (isxd-format.md §6.1) to the summary. */
+/** Adds a run of whole event packets (isxd-format.md §6.1, eventPackets.ts) to the summary. */
 function accumulateEvents(s: EventSummary, packets: Uint8Array): void {
   const periodUs = s.periodSeconds * 1e6;
-  const count = Math.floor(packets.byteLength / PACKET_BYTES);
-  if (LITTLE_ENDIAN && packets.byteOffset % 4 === 0) {
-    // Aligned: u64 offset = lo + hi·2³², u64 cell (low word) read as u32 words.
-    const words = new Uint32Array(packets.buffer, packets.byteOffset, (count * PACKET_BYTES) / 4);
-    for (let w = 0; w < words.length; w += PACKET_BYTES / 4) {
-      addEvent(s, periodUs, words[w] + words[w + 1] * 2 ** 32, words[w + 2]);
-    }
-    return;
-  }
-  const view = new DataView(packets.buffer, packets.byteOffset, packets.byteLength);
-  for (let o = 0; o < count * PACKET_BYTES; o += PACKET_BYTES) {
-    const offset = view.getUint32(o, true) + view.getUint32(o + 4, true) * 2 ** 32;
-    addEvent(s, periodUs, offset, view.getUint32(o + 8, true));
-  }
+  const words = eventPacketWords(packets);
+  for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS)
+    addEvent(s, periodUs, packetOffset(words, w), packetChannel(words, w));
 }
 
 /** Gaussian smoothing with σ in samples (reflecting edges). */

@@ -5,6 +5,7 @@ import { InvalidParameterError, IsxdErrorCode, IsxdFormatError } from '../../../
 import {
   buildEventSetFooter,
   createEventSetWriter,
+  EVENT_PACKET_BYTES,
   type EventSetHeaderInput,
   type EventSetReader,
   encodeFooter,
@@ -14,7 +15,6 @@ import {
   jsonInt,
   jsonNull,
   openEventSet,
-  PACKET_BYTES,
 } from '../../../lib/isxd/index.js';
 import type { JsonObject } from '../../../lib/isxd/json.js';
 import {
@@ -32,12 +32,12 @@ async function open(bytes: Uint8Array, name = 'events.isxd'): Promise<EventSetRe
 }
 
 function packets(list: [offset: number, channel: number, amplitude: number][]): Uint8Array {
-  const out = new Uint8Array(list.length * PACKET_BYTES);
+  const out = new Uint8Array(list.length * EVENT_PACKET_BYTES);
   const view = new DataView(out.buffer);
   list.forEach(([offset, channel, amplitude], k) => {
-    view.setBigUint64(k * PACKET_BYTES, BigInt(offset), true);
-    view.setBigUint64(k * PACKET_BYTES + 8, BigInt(channel), true);
-    view.setFloat32(k * PACKET_BYTES + 16, amplitude, true);
+    view.setBigUint64(k * EVENT_PACKET_BYTES, BigInt(offset), true);
+    view.setBigUint64(k * EVENT_PACKET_BYTES + 8, BigInt(channel), true);
+    view.setFloat32(k * EVENT_PACKET_BYTES + 16, amplitude, true);
   });
   return out;
 }

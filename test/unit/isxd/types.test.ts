@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidParameterError } from '../../../lib/errors.js';
 import {
   invalidFrameIndices,
   invalidFrameMask,
   normalizeTiming,
-  ratio,
-  ratioToNumber,
   type TimingInfo,
 } from '../../../lib/isxd/types.js';
 
@@ -84,27 +81,6 @@ describe('invalidFrameMask', () => {
     // Assess
     expect(Array.from(mask)).toEqual([1, 0, 0, 1, 1, 1, 0, 1]);
     expect(Array.from(indices)).toEqual([0, 3, 4, 5, 7]);
-  });
-});
-
-describe('ratio', () => {
-  it('keeps the ratio unreduced and converts to a double', () => {
-    // Act
-    const r = ratio(100, 1000);
-    // Assess
-    expect(r).toEqual({ num: 100n, den: 1000n });
-    expect(ratioToNumber(r)).toBe(0.1);
-  });
-
-  it.each([
-    [1.5, 1],
-    [1, 0],
-    [Number.NaN, 1],
-  ])('rejects num %s / den %s', (num, den) => {
-    // Act
-    const act = () => ratio(num, den, 'timing.period');
-    // Assess
-    expect(act).toThrow(InvalidParameterError);
   });
 });
 

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_FOOPSI_PARAMS } from '../../../lib/deconvolution/types.js';
 import { InvalidParameterError } from '../../../lib/errors.js';
 import {
   DEFAULT_TOOL_PARAMS,
   parseJobOptions,
   parseToolParams,
+  TOOL_PARAM_NAMES,
   toFoopsiParams,
+  toolParamHelp,
 } from '../../../lib/job/params.js';
 
 function parameterError(raw: Record<string, unknown>): InvalidParameterError {
@@ -120,6 +123,24 @@ describe('parseToolParams', () => {
     // Assess
     expect(err.message).toContain('0 ≤ fmin < fmax ≤ 0.5');
     expect(err.value).toBe('0.4,0.2');
+  });
+});
+
+describe('the parameter table', () => {
+  it("takes every default from the engine's, in the tool's order", () => {
+    // Assess
+    expect(TOOL_PARAM_NAMES.slice(0, 5)).toEqual(['bl', 'c1', 'g', 'sn', 'p']);
+    expect(toFoopsiParams(DEFAULT_TOOL_PARAMS)).toEqual(DEFAULT_FOOPSI_PARAMS);
+  });
+
+  it('writes a help line with its default for every parameter', () => {
+    // Act
+    const lines = TOOL_PARAM_NAMES.map(toolParamHelp);
+
+    // Assess
+    expect(lines.every((l) => / \(default: \S+\)$/.test(l))).toBe(true);
+    expect(toolParamHelp('noise_range')).toContain('≤ 0.5 (default: 0.25,0.5)');
+    expect(toolParamHelp('bl')).toContain('(default: auto)');
   });
 });
 
