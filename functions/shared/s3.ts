@@ -5,7 +5,6 @@
  * replaced mid-run fails instead of mixing versions); a ByteSink streams through a lib-storage
  * Upload, so the object appears whole on `close` or not at all on `abort`.
  */
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import {
@@ -36,13 +35,6 @@ interface S3Sender {
 
 /** Multipart part size of output uploads. */
 const PART_SIZE = 8 * 1024 * 1024;
-
-/** Size and checksum of an object as written. */
-interface WrittenObject {
-  key: string;
-  size: number;
-  sha256: string;
-}
 
 function isMissing(error: unknown): boolean {
   return (
@@ -131,18 +123,11 @@ function s3Source(bucket: string, key: string, known?: { size: number; etag: str
 }
 
 /**
- * A ByteSink streaming to one S3 object (multipart above 8 MiB). `written()` gives the size and
- * SHA-256 after `close`.
+ * A ByteSink streaming to one S3 object (multipart above 8 MiB); the object appears whole on
+ * `close`, or not at all on `abort`.
  */
-function s3Sink(
-  bucket: string,
-  key: string,
-  contentType = 'application/octet-stream',
-): ByteSink & { written(): WrittenObject } {
+function s3Sink(bucket: string, key: string, contentType = 'application/octet-stream'): ByteSink {
   const body = new PassThrough();
-  const hash = createHash('sha256');
-  let size = 0;
-  let digest = '';
   const upload = new Upload({
     client: s3,
     params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
@@ -153,8 +138,6 @@ function s3Sink(
   done.catch(() => undefined);
   return {
     async write(chunk) {
-      hash.update(chunk);
-      size += chunk.byteLength;
       // The stream keeps what it is given until the upload reads it, and callers may reuse
       // `chunk` once this resolves (ByteSink contract): hand it a copy.
       if (!body.write(Buffer.from(chunk))) {
@@ -165,33 +148,24 @@ function s3Sink(
     async close() {
       body.end();
       await done;
-      digest = hash.digest('hex');
     },
     async abort() {
       body.destroy();
       await upload.abort();
     },
-    written: () => ({ key, size, sha256: digest }),
   };
 }
 
-/** Writes bytes in one PutObject and returns their size and SHA-256. */
+/** Writes bytes in one PutObject. */
 async function putBytes(
   bucket: string,
   key: string,
   bytes: Uint8Array,
   contentType: string,
-): Promise<WrittenObject> {
+): Promise<void> {
   await s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }),
   );
-  return { key, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
-}
-
-/** Writes a value as pretty JSON. */
-async function putJson(bucket: string, key: string, value: unknown): Promise<WrittenObject> {
-  const bytes = new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
-  return putBytes(bucket, key, bytes, 'application/json');
 }
 
 /** An object's bytes; null when it does not exist (404, or 403 for a caller without ListBucket). */
@@ -220,15 +194,6 @@ async function getJson(bucket: string, key: string): Promise<unknown> {
       },
     );
   }
-}
-
-/**
- * True when the object exists. Uses a listing (the caller needs s3:ListBucket on the key's
- * prefix), because HEAD of a missing key is a 403 for callers without ListBucket.
- */
-async function exists(bucket: string, key: string): Promise<boolean> {
-  const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
-  return out.Contents?.[0]?.Key === key;
 }
 
 /**
@@ -361,18 +326,16 @@ async function copyObject(
   }
 }
 
-export type { S3Sender, WrittenObject };
+export type { S3Sender };
 export {
   COPY_OBJECT_MAX_BYTES,
   copyObject,
   deleteKeys,
-  exists,
   getBytes,
   getJson,
   headObject,
   listKeys,
   putBytes,
-  putJson,
   s3,
   s3Sink,
   s3Source,
