@@ -10,6 +10,8 @@
  * hold it; a folder left by a run that died (its pid gone on this host) is taken over. It sits
  * beside --out, on the same file system, so publishing is one rename per file.
  */
+
+import { readFileSync, rmSync } from 'node:fs';
 import {
   copyFile,
   mkdir,
@@ -44,6 +46,8 @@ interface FileJobStore extends JobStore {
   readonly staging: string;
   /** Closes every file this store opened. */
   close(): Promise<void>;
+  /** Removes the staging folder at once if `run` holds it (a second Ctrl-C); true if it did. */
+  removeStagingSync(run: RunRef): boolean;
 }
 
 /** The staging folder of an output folder. */
@@ -103,6 +107,35 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
         : `${out} is in use by another run that is starting (${staging} exists); try again, or remove it if no run is active`,
       'OutputBusy',
     );
+  /**
+   * Clears the staging folder of a run that died. It is first renamed aside (atomic: of two runs
+   * taking it over, one wins), then what its unfinished publish had put into --out (its journal)
+   * is removed, unless that run had committed (its own manifest.json is in --out).
+   */
+  const takeOver = async (dead: Owner | null) => {
+    const tomb = `${staging}.dead-${process.pid}-${Date.now()}`;
+    try {
+      await rename(staging, tomb);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return; // another run took it over first
+      throw cannot('take over the staging folder', staging, error);
+    }
+    try {
+      const journal = await readFile(join(tomb, 'publishing.json'), 'utf8').then(
+        (t) => JSON.parse(t) as { publishes?: string[] },
+        () => null,
+      );
+      const manifest = await readFile(join(out, 'manifest.json'), 'utf8').then(
+        (t) => JSON.parse(t) as { executionName?: string },
+        () => null,
+      );
+      if (journal?.publishes && manifest?.executionName !== dead?.runId) {
+        await store.removeOutputs(['manifest.json', ...journal.publishes]);
+      }
+    } finally {
+      await rm(tomb, { recursive: true, force: true });
+    }
+  };
   const owns = async (run: RunRef) =>
     owner?.runId === run.runId && (await readOwner())?.runId === run.runId;
 
@@ -160,6 +193,17 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
     seal() {
       sealed = true;
     },
+    removeStagingSync(run) {
+      let holder: Owner | null = null;
+      try {
+        holder = JSON.parse(readFileSync(join(staging, OWNER), 'utf8')) as Owner;
+      } catch {
+        return false;
+      }
+      if (holder.runId !== run.runId) return false;
+      rmSync(staging, { recursive: true, force: true });
+      return true;
+    },
     async removeWork() {
       if (owner === null || !(await owns(owner))) return;
       const entries = await readdir(staging).catch(() => [] as string[]);
@@ -200,13 +244,9 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
         } else if (isAlive(holder)) {
           throw busy(holder);
         }
-        // Left by a run that died: take it over.
-        await rm(staging, { recursive: true, force: true });
+        await takeOver(holder);
       }
       throw busy(await readOwner());
-    },
-    async claimHolder() {
-      return readOwner();
     },
     async release(run) {
       if (!(await owns(run))) return;

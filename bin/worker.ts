@@ -66,7 +66,7 @@ if (!isMainThread && parentPort !== null) {
       port.postMessage({
         type: 'failed',
         id: msg.id,
-        error: { name: 'InternalError', message: 'worker not initialised' },
+        error: { name: 'CaimanSpikesInternalError', message: 'worker not initialised' },
       });
       return;
     }

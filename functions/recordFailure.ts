@@ -1,17 +1,18 @@
 /**
- * Catch path "Record failure": the fail stage (lib/job/stages.ts): when this execution owns its
- * output prefix, whatever it had published is removed (manifest first; delete errors are
- * retried and surfaced), `failure.json` (failed step, input file, error and cause) and
- * `usage.json` are written there, the usage is recorded as FAILED and the claim released. When
- * another execution owns the prefix, the report goes to `outputs/<execution name>/` instead.
- * The state machine then ends in Fail.
+ * Catch path "Record failure": the fail stage (lib/job/stages.ts). When this execution owns its
+ * output prefix, whatever an unfinished publish put there is removed (manifest first; delete
+ * errors are retried and surfaced), `failure.json` (failed step, input file, error and cause)
+ * and `usage.json` are written there, the usage is recorded as FAILED and the claim released.
+ * When another execution owns the prefix, the report goes to `outputs/<execution name>/`. When
+ * the run had already committed (its manifest written), the result stands and the state machine
+ * ends in Succeed; otherwise in Fail.
  */
 import type { Context } from 'aws-lambda';
 import { failStage, type JobRecord } from '../lib/job/stages.js';
 import { getRecord, WORK } from '../lib/job/store.js';
-import { dataBucket, PREFIX, type ResolvedJob, resolveJob } from './shared/jobInput.js';
+import { accountOf, dataBucket, PREFIX, type ResolvedJob, resolveJob } from './shared/jobInput.js';
 import { type ExecutionRef, logger, wrapHandler } from './shared/middleware.js';
-import { s3JobStore } from './shared/s3Store.js';
+import { prefixOf, s3JobStore } from './shared/s3Store.js';
 
 /** Payload of the Catch task: the execution input and the caught error. */
 interface FailureEvent extends ExecutionRef {
@@ -24,22 +25,26 @@ async function recordFailureTask(event: FailureEvent, _context?: Context) {
   const bucket = dataBucket();
   const { executionName, executionId } = event;
   const fallbackPrefix = `${PREFIX.outputs}${executionName}/`;
+  // The prefix Plan claimed (from the job record), else what the execution input names.
   const job = await getRecord<JobRecord>(s3JobStore({ bucket, executionName }), WORK.job);
   let resolved: ResolvedJob | null = null;
-  try {
-    resolved = await resolveJob(event.input, { bucket, executionName, executionId });
-  } catch (error) {
-    logger.warn('execution input unusable; the failure report goes to the default prefix', {
-      error: error as Error,
-    });
+  if (job === null) {
+    try {
+      resolved = await resolveJob(event.input, { bucket, executionName, executionId });
+    } catch (error) {
+      logger.warn('execution input unusable; the failure report goes to the default prefix', {
+        error: error as Error,
+      });
+    }
   }
-  const outputPrefix = resolved?.outputPrefix ?? fallbackPrefix;
-  const store = s3JobStore({ bucket, executionName, outputPrefix });
-  const outcome = await failStage(store, {
+  const outputPrefix = job
+    ? prefixOf(bucket, job.location)
+    : (resolved?.outputPrefix ?? fallbackPrefix);
+  const outcome = await failStage(s3JobStore({ bucket, executionName, outputPrefix }), {
     run: job?.run ?? {
       runId: executionName,
       executionId,
-      account: resolved?.account ?? executionId.split(':')[4] ?? 'unknown',
+      account: resolved?.account ?? accountOf(executionId),
     },
     error: { name: event.error.Error ?? 'Unknown', cause: event.error.Cause ?? '' },
     inputs: resolved?.inputs,
@@ -53,10 +58,10 @@ async function recordFailureTask(event: FailureEvent, _context?: Context) {
     });
   }
   return {
-    status: 'FAILED' as const,
-    outputPrefix: outcome.reportedAt,
-    error: outcome.report.error,
-    file: outcome.report.file,
+    status: outcome.complete ? ('SUCCEEDED' as const) : ('FAILED' as const),
+    outputPrefix: outcome.complete ? outputPrefix : outcome.reportedAt,
+    error: outcome.report?.error ?? null,
+    file: outcome.report?.file ?? null,
     credits: outcome.usage.credits,
   };
 }

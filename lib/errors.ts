@@ -109,10 +109,22 @@ class InternalError extends Error {
   readonly code: string;
   constructor(message: string, code = 'Internal', options?: ErrorOptions) {
     super(message, options);
-    this.name = 'InternalError';
+    // Not 'InternalError': S3 and other AWS services use that name for their transient faults,
+    // which Step Functions retries; this one must not be.
+    this.name = 'CaimanSpikesInternalError';
     this.code = code;
   }
 }
+
+/** The `name` of every CaimanSpikesError subclass: the user's errors (exit code 2). */
+const USER_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'CaimanSpikesError',
+  'IsxdFormatError',
+  'InvalidParameterError',
+  'DeconvolutionError',
+  'InvalidSeriesError',
+  'InvalidInputError',
+]);
 
 function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -129,4 +141,5 @@ export {
   InvalidSeriesError,
   IsxdErrorCode,
   IsxdFormatError,
+  USER_ERROR_NAMES,
 };

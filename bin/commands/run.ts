@@ -8,7 +8,7 @@
  * it generates the embedded synthetic cell set (lib/job/synthetic.ts), runs the job on it and
  * reports how well the known spikes were recovered.
  */
-import { rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
@@ -21,6 +21,7 @@ import {
   InternalError,
   InvalidInputError,
   InvalidParameterError,
+  USER_ERROR_NAMES,
 } from '../../lib/errors.js';
 import { openEventSet } from '../../lib/isxd/index.js';
 import type { ChunkResult } from '../../lib/job/deconvolveChunk.js';
@@ -135,22 +136,12 @@ async function checkInputs(files: string[]): Promise<void> {
  * code (bad input, exit 2); anything else is an internal fault (exit 1).
  */
 function rebuildError(e: WorkerError): Error {
-  const err = USER_ERRORS.has(e.name)
+  const err = USER_ERROR_NAMES.has(e.name)
     ? Object.assign(new DeconvolutionError(e.message, e.code ?? e.name), { name: e.name })
     : new InternalError(`a worker thread failed: ${e.name}: ${e.message}`, e.code ?? 'Worker');
   if (e.stack) err.stack = e.stack;
   return err;
 }
-
-/** Names of the CaimanSpikesError subclasses (lib/errors.ts), i.e. the user's errors. */
-const USER_ERRORS = new Set([
-  'CaimanSpikesError',
-  'IsxdFormatError',
-  'InvalidParameterError',
-  'DeconvolutionError',
-  'InvalidSeriesError',
-  'InvalidInputError',
-]);
 
 /** Chunks queued on each worker, so it starts the next one while its last result travels back. */
 const WORKER_DEPTH = 2;
@@ -281,7 +272,8 @@ type StopSignal = keyof typeof SIGNAL_EXIT;
 function localRun(): RunRef {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   return {
-    runId: `local-${stamp}-${process.pid}`,
+    // unique even for two runs of one process within a second
+    runId: `local-${stamp}-${process.pid}-${randomBytes(3).toString('hex')}`,
     executionId: `local:${hostname()}:${process.pid}`,
     account: 'local',
   };
@@ -334,10 +326,15 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   // A second signal removes the staging folder at once and exits.
   const abort = new AbortController();
   let stoppedBy: StopSignal | null = null;
+  let publishing = false;
+  const run = localRun();
   let workersEnded = 0;
   const onSignal = (signal: StopSignal) => {
     if (stoppedBy !== null) {
-      rmSync(store.staging, { recursive: true, force: true });
+      // A second signal: stop now, unless the result is being published (a few renames) or the
+      // first one's cleanup is removing what was published.
+      if (publishing) return;
+      store.removeStagingSync(run);
       process.exit(SIGNAL_EXIT[signal]);
     }
     stoppedBy = signal;
@@ -368,18 +365,22 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
     chunksDone: async () => pool?.close(),
     stopChunks: async () => pool?.close(),
     signal: abort.signal,
-    onProgress: (e) => progress.onProgress(e),
+    onProgress: (e) => {
+      if (e.kind === 'publishing') publishing = true;
+      progress.onProgress(e);
+    },
   };
   let report: FinalizeReport;
   try {
     report = await runJob(
       {
-        run: localRun(),
+        run,
         inputs: files,
         params,
         options,
         limits: CHUNK_LIMITS.local,
-        overwrite: opts.overwrite === true,
+        // The demo replaces its own earlier outputs (HELP says so).
+        overwrite: opts.overwrite === true || demo,
         existsHint: 'pass --overwrite to replace that result, or choose another --out',
         extra: truth
           ? async (s) => [
@@ -399,24 +400,26 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   } catch (err) {
     progress.stop();
     const failed = err as FailedRun;
-    if (failed?.cleanupError !== undefined) {
-      process.stderr.write(
-        `caiman-spikes: cleanup failed: ${(failed.cleanupError as Error)?.message ?? failed.cleanupError}\n`,
-      );
-    }
+    const cleanup = failed?.cleanup;
+    const problem =
+      failed?.cleanupError !== undefined
+        ? `could not clean up (${(failed.cleanupError as Error)?.message ?? failed.cleanupError}); remove ${store.staging} if it is still there`
+        : cleanup?.workLeft
+          ? `could not remove ${store.staging} (${cleanup.workLeft})`
+          : null;
     if (stoppedBy !== null) {
-      const cleaned = failed?.cleanup?.workLeft
-        ? `could not remove ${store.staging} (${failed.cleanup.workLeft})`
-        : `removed the staging folder ${store.staging}`;
-      const unpublished = failed?.cleanup?.unpublished.length
-        ? ` and the ${failed.cleanup.unpublished.length} outputs it had published`
-        : '';
+      const cleaned =
+        problem ??
+        (cleanup?.owned
+          ? `removed the staging folder ${store.staging}${cleanup.unpublished.length > 0 ? ` and the ${cleanup.unpublished.length} files it had published` : ''}`
+          : 'nothing to clean up');
       process.stderr.write(
-        `caiman-spikes: stopped by ${stoppedBy}: ${workersEnded > 0 ? `ended ${workersEnded} worker thread(s), ` : ''}${cleaned}${unpublished}; ${out} holds what it held before.\n`,
+        `caiman-spikes: stopped by ${stoppedBy}: ${workersEnded > 0 ? `ended ${workersEnded} worker thread(s), ` : ''}${cleaned}; ${out} holds what it held before.\n`,
       );
       // The user asked to stop: a stage left stuck on a read must not keep the process alive.
       process.exit(SIGNAL_EXIT[stoppedBy]);
     }
+    if (problem !== null) process.stderr.write(`caiman-spikes: ${problem}\n`);
     throw err;
   } finally {
     process.off('SIGINT', onInt);

@@ -3,7 +3,7 @@
  * `CLAIM`, created with a conditional put, so of two executions given one outputPrefix only
  * the first proceeds (S3 itself has no lock; a DynamoDB condition is atomic). The claim is
  * deleted (conditionally on its holder) when the run publishes or fails; one left by an
- * execution that was stopped or timed out expires after RUN_TIMEOUT_HOURS.
+ * execution that was stopped or timed out expires after RUN_TIMEOUT_HOURS + LAMBDA_MAX_MINUTES.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -11,7 +11,7 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidInputError } from '../../lib/errors.js';
 import type { RunRef } from '../../lib/job/store.js';
 import { ddb, tableName } from './usage.js';
-import { RUN_TIMEOUT_HOURS } from './workflow.js';
+import { LAMBDA_MAX_MINUTES, RUN_TIMEOUT_HOURS } from './workflow.js';
 
 interface ClaimItem extends RunRef {
   claimedAt: string;
@@ -49,7 +49,7 @@ async function claimPrefix(
           executionId: run.executionId,
           account: run.account,
           claimedAt: now.toISOString(),
-          expiresAt: nowSeconds + RUN_TIMEOUT_HOURS * 3600,
+          expiresAt: nowSeconds + RUN_TIMEOUT_HOURS * 3600 + LAMBDA_MAX_MINUTES * 60,
         },
         ConditionExpression: 'attribute_not_exists(pk) OR runId = :me OR expiresAt < :now',
         ExpressionAttributeValues: { ':me': run.runId, ':now': nowSeconds },
@@ -82,4 +82,4 @@ async function releasePrefix(bucket: string, prefix: string, run: RunRef): Promi
   }
 }
 
-export { claimHolder, claimPrefix, releasePrefix };
+export { claimPrefix, releasePrefix };

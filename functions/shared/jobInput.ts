@@ -13,8 +13,9 @@
 import { z } from 'zod';
 import { InternalError, InvalidInputError } from '../../lib/errors.js';
 import { getJson } from './s3.js';
+import { DATA_PREFIXES } from './workflow.js';
 
-const PREFIX = { inputs: 'inputs/', jobs: 'jobs/', work: 'work/', outputs: 'outputs/' } as const;
+const PREFIX = DATA_PREFIXES;
 
 const inlineJob = z.strictObject({
   inputs: z.array(z.string().min(1)).min(1).max(10_000),
@@ -95,8 +96,13 @@ async function resolveJob(
     params: job.params ?? {},
     options: job.options ?? {},
     outputPrefix,
-    account: account ?? ctx.executionId.split(':')[4] ?? 'unknown',
+    account: account ?? accountOf(ctx.executionId),
   };
+}
+
+/** The default account billed: the AWS account of the execution ARN (its 5th field). */
+function accountOf(executionId: string): string {
+  return executionId.split(':')[4] || 'unknown';
 }
 
 /** The data bucket (set by the stack on every function). */
@@ -107,4 +113,4 @@ function dataBucket(): string {
 }
 
 export type { ResolvedJob };
-export { dataBucket, PREFIX, resolveJob };
+export { accountOf, dataBucket, PREFIX, resolveJob };

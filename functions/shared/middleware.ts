@@ -21,11 +21,6 @@ interface ExecutionRef {
   executionId: string;
 }
 
-interface WrapOptions<E> {
-  /** Called with the failing event before the error is rethrown (e.g. to write an error record). */
-  onError?: (event: E, error: unknown) => Promise<void>;
-}
-
 function executionOf(event: unknown): ExecutionRef | null {
   if (typeof event !== 'object' || event === null) return null;
   const e = event as Partial<ExecutionRef>;
@@ -37,14 +32,9 @@ function executionOf(event: unknown): ExecutionRef | null {
 /**
  * Wraps a task function as a Lambda handler.
  * @param name - the function's name in the usage record
- * @param fn - the business function (validate, call lib/job, shape output)
- * @param options - optional failure hook
+ * @param fn - the business function (parse the event, call one stage, shape the result)
  */
-function wrapHandler<E, R>(
-  name: FunctionName,
-  fn: (event: E, context: Context) => Promise<R>,
-  options: WrapOptions<E> = {},
-) {
+function wrapHandler<E, R>(name: FunctionName, fn: (event: E, context: Context) => Promise<R>) {
   const elapsed = (internal: Record<string, unknown>) =>
     Date.now() - (typeof internal.startedAt === 'number' ? internal.startedAt : Date.now());
   const meter = async (event: unknown, ms: number) => {
@@ -73,13 +63,6 @@ function wrapHandler<E, R>(
       onError: async (request) => {
         const error = request.error;
         logger.error(`${name} failed`, { error: error as Error });
-        if (options.onError) {
-          try {
-            await options.onError(request.event, error);
-          } catch (hookError) {
-            logger.error('failure hook failed', { error: hookError as Error });
-          }
-        }
         await meter(request.event, elapsed(request.internal));
       },
     })

@@ -11,7 +11,7 @@
  */
 import { InternalError } from '../../lib/errors.js';
 import type { JobStore } from '../../lib/job/store.js';
-import { claimHolder, claimPrefix, releasePrefix } from './claims.js';
+import { claimPrefix, releasePrefix } from './claims.js';
 import { PREFIX } from './jobInput.js';
 import {
   copyObject,
@@ -35,9 +35,21 @@ function contentType(name: string): string {
   return CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
 }
 
-/** `work/<execution>/`: where one execution keeps its intermediates. */
+/**
+ * `work/runs/<execution>/`: where one execution keeps its intermediates (beside
+ * `work/map-results/`, which no execution name can then collide with).
+ */
 function workRoot(executionName: string): string {
-  return `${PREFIX.work}${executionName}/`;
+  return `${PREFIX.work}runs/${executionName}/`;
+}
+
+/** The output prefix of a store location `s3://<bucket>/<prefix>`. */
+function prefixOf(bucket: string, location: string): string {
+  const head = `s3://${bucket}/`;
+  if (!location.startsWith(head)) {
+    throw new InternalError(`location ${location} is not in bucket ${bucket}`, 'Invariant');
+  }
+  return location.slice(head.length);
 }
 
 /**
@@ -76,10 +88,6 @@ function s3JobStore(where: {
     },
 
     claim: (run) => claimPrefix(bucket, prefix(), run),
-    async claimHolder() {
-      const c = await claimHolder(bucket, prefix());
-      return c === null ? null : { runId: c.runId, executionId: c.executionId, account: c.account };
-    },
     release: (run) => releasePrefix(bucket, prefix(), run),
 
     async listOutputs() {
@@ -110,4 +118,4 @@ function s3JobStore(where: {
   };
 }
 
-export { s3JobStore, workRoot };
+export { prefixOf, s3JobStore, workRoot };

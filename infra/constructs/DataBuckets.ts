@@ -8,14 +8,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-
-/** Prefixes of the data bucket (same values as functions/shared/jobInput.ts PREFIX). */
-const DATA_PREFIXES = {
-  inputs: 'inputs/',
-  jobs: 'jobs/',
-  work: 'work/',
-  outputs: 'outputs/',
-} as const;
+import { DATA_PREFIXES } from '../../functions/shared/workflow.js';
 
 /** Days before work/ objects (plans, chunk parts) expire. */
 const WORK_EXPIRATION_DAYS = 7;

@@ -34,18 +34,26 @@ const STATE = {
   file: 'Assemble file',
   finalize: 'Finalize job',
   failure: 'Record failure',
+  committed: 'Result published?',
   failed: 'Job failed',
   succeeded: 'Job succeeded',
 } as const;
 
-/** Errors worth retrying inside a Map item (throttling and transient S3/SDK failures). */
+/**
+ * Errors worth retrying (throttling, Lambda service errors, S3 errors that outlived the SDK's
+ * own retries). Never a timeout (a task that ran out of time would run out again) and never the
+ * product's own errors (CaimanSpikesInternalError and the input errors are not transient).
+ * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
+ */
 const TRANSIENT_ERRORS = [
   'Lambda.TooManyRequestsException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
   'SlowDown',
   'ServiceUnavailable',
   'InternalError',
   'RequestTimeout',
-  'TimeoutError',
 ];
 
 /** Prefix of the Distributed Map result files. */
@@ -152,6 +160,7 @@ class SpikePipeline extends Construct {
       executionName: sfn.JsonPath.stringAt('$$.Execution.Name'),
       executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
     };
+    const succeeded = new sfn.Succeed(this, STATE.succeeded);
     const recordFailure = new tasks.LambdaInvoke(this, STATE.failure, {
       lambdaFunction: failure,
       payload: sfn.TaskInput.fromObject({
@@ -160,26 +169,55 @@ class SpikePipeline extends Construct {
         error: sfn.JsonPath.objectAt('$.error'),
       }),
       outputPath: '$.Payload',
-    }).next(
-      new sfn.Fail(this, STATE.failed, {
-        error: 'JobFailed',
-        cause: 'The run failed: see failure.json under its output prefix',
-      }),
-    );
+    })
+      // Record failure is idempotent (claim, unpublish, usage written once): retry it on
+      // anything transient and on its own delete failures, or a claim and junk would remain.
+      .addRetry({
+        errors: [...TRANSIENT_ERRORS, 'CaimanSpikesInternalError'],
+        interval: Duration.seconds(5),
+        maxAttempts: 3,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      })
+      .next(
+        // A run that failed after its manifest was written (e.g. Finalize timed out in its
+        // last step) has a complete result: it ends in Succeed.
+        new sfn.Choice(this, STATE.committed)
+          .when(sfn.Condition.stringEquals('$.status', 'SUCCEEDED'), succeeded)
+          .otherwise(
+            new sfn.Fail(this, STATE.failed, {
+              error: 'JobFailed',
+              cause: 'The run failed: see failure.json under its output prefix',
+            }),
+          ),
+      );
+    /** Plan and Finalize are idempotent too (claims and publish journal). */
+    const retryTransient = (task: tasks.LambdaInvoke): tasks.LambdaInvoke => {
+      task.addRetry({
+        errors: TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        maxAttempts: 3,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
     const catchToFailure = <T extends sfn.TaskStateBase | sfn.DistributedMap>(state: T): T => {
       state.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
       return state;
     };
 
     const planTask = catchToFailure(
-      new tasks.LambdaInvoke(this, STATE.plan, {
-        lambdaFunction: plan,
-        payload: sfn.TaskInput.fromObject({
-          ...execution,
-          input: sfn.JsonPath.objectAt('$'),
+      retryTransient(
+        new tasks.LambdaInvoke(this, STATE.plan, {
+          lambdaFunction: plan,
+          payload: sfn.TaskInput.fromObject({
+            ...execution,
+            input: sfn.JsonPath.objectAt('$'),
+          }),
+          outputPath: '$.Payload',
         }),
-        outputPath: '$.Payload',
-      }),
+      ),
     );
 
     const itemMap = (name: string, keyPath: string, maxConcurrency: number) =>
@@ -216,10 +254,12 @@ class SpikePipeline extends Construct {
     const filesMap = catchToFailure(itemMap(STATE.files, '$.filesKey', 50));
     filesMap.itemProcessor(itemTask(STATE.file, file));
     const finalizeTask = catchToFailure(
-      new tasks.LambdaInvoke(this, STATE.finalize, {
-        lambdaFunction: finalize,
-        outputPath: '$.Payload',
-      }),
+      retryTransient(
+        new tasks.LambdaInvoke(this, STATE.finalize, {
+          lambdaFunction: finalize,
+          outputPath: '$.Payload',
+        }),
+      ),
     );
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
@@ -227,11 +267,7 @@ class SpikePipeline extends Construct {
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(
-        sfn.Chain.start(planTask)
-          .next(chunksMap)
-          .next(filesMap)
-          .next(finalizeTask)
-          .next(new sfn.Succeed(this, STATE.succeeded)),
+        sfn.Chain.start(planTask).next(chunksMap).next(filesMap).next(finalizeTask).next(succeeded),
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: Duration.hours(RUN_TIMEOUT_HOURS),

@@ -2,18 +2,22 @@
  * The publish protocol, the same locally and on AWS. A run's outputs are whole or absent:
  *
  * 1. Everything is staged in the work area first; sizes and SHA-256 are taken while writing.
- * 2. Finalize journals the names it is about to publish (WORK.publishing), removes a previous
- *    result's `manifest.json` first (so the location never looks complete while it changes),
- *    moves every staged output in, removes the previous result's files that the new one does
- *    not have (and a stale `failure.json`), writes `usage.json`, and `manifest.json` last.
- * 3. Cleanup after a failure removes exactly what the journal names (the manifest first), so a
- *    crash at any point of step 2 leaves nothing that looks complete. Files that no manifest
- *    lists (the user's own) are never touched.
+ * 2. Finalize journals what it is about to do (WORK.publishing: the names it publishes and the
+ *    previous result's files it removes), removes a previous result's `manifest.json` first (so
+ *    the location never looks complete while it changes), moves every staged output in, removes
+ *    the previous result's files that the new one does not have (and a stale `failure.json`),
+ *    writes `usage.json`, and `manifest.json` last. Writing the manifest is the commit: from then
+ *    on the result stands, whatever fails afterwards.
+ * 3. Cleanup after a failure before the commit removes exactly what the journal names (the
+ *    manifest first), so a crash at any point of step 2 leaves nothing that looks complete. A
+ *    retried publish reuses the journal. Files that no manifest lists (the user's own) are
+ *    never touched.
  *
  * A finished run's location holds `manifest.json`: every output with its size and SHA-256.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { ByteSink } from '../bytes.js';
+import { InternalError } from '../errors.js';
 import {
   getRecord,
   type InputRef,
@@ -40,6 +44,16 @@ interface Manifest {
   /** Every other file of the result, sorted by name. */
   outputs: StoredObject[];
   usage: Pick<UsageRecord, 'totalComputeMs' | 'credits' | 'files' | 'cells'>;
+}
+
+/** WORK.publishing: what a publish does, written before it touches the output location. */
+interface Journal {
+  /** Names it writes (the manifest first). */
+  publishes: string[];
+  /** The previous result's files (a manifest's list), for telling the user's files apart. */
+  previous: string[];
+  /** Files of the previous result that the new one lacks, and a stale failure.json. */
+  removes: string[];
 }
 
 /** What a publish did besides writing the outputs. */
@@ -72,7 +86,7 @@ function hashingSink(
     },
     abort: () => inner.abort(),
     stored() {
-      if (digest === null) throw new Error(`${name}: stored() before close()`);
+      if (digest === null) throw new InternalError(`${name}: stored() before close()`, 'Invariant');
       return { name, size, sha256: digest };
     },
   };
@@ -109,21 +123,30 @@ async function publishOutputs(
   store: JobStore,
   args: { run: RunRef; inputs: InputRef[]; staged: StoredObject[]; usage: UsageRecord; now: Date },
 ): Promise<PublishReport> {
-  const previous = await readManifest(store);
   const before = await store.listOutputs();
   const usageBytes = jsonBytes(args.usage);
   const outputs = [...args.staged, storedBytes(USAGE_NAME, usageBytes)].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   );
-  const names = new Set(outputs.map((o) => o.name));
-  const stale = [
-    ...(previous?.outputs.map((o) => o.name).filter((n) => !names.has(n)) ?? []),
-    ...(before.includes(FAILURE_NAME) ? [FAILURE_NAME] : []),
-  ];
-  await putRecord(store, WORK.publishing, [MANIFEST_NAME, ...names]);
-  if (previous !== null) await store.removeOutputs([MANIFEST_NAME]);
+  const names = outputs.map((o) => o.name);
+  // A retried publish finds its journal (the previous manifest may be gone by then).
+  let journal = await getRecord<Journal>(store, WORK.publishing);
+  if (journal === null) {
+    const previous = await readManifest(store);
+    const ours = new Set(names);
+    journal = {
+      publishes: [MANIFEST_NAME, ...names],
+      previous: previous?.outputs.map((o) => o.name) ?? [],
+      removes: [
+        ...(previous?.outputs.map((o) => o.name).filter((n) => !ours.has(n)) ?? []),
+        ...(before.includes(FAILURE_NAME) ? [FAILURE_NAME] : []),
+      ],
+    };
+    await putRecord(store, WORK.publishing, journal);
+  }
+  if (before.includes(MANIFEST_NAME)) await store.removeOutputs([MANIFEST_NAME]);
   for (const o of args.staged) await store.publish(WORK.staged(o.name), o.name, o.size);
-  await store.removeOutputs(stale);
+  await store.removeOutputs(journal.removes);
   await store.putOutput(USAGE_NAME, usageBytes);
   const manifest: Manifest = {
     executionName: args.run.runId,
@@ -140,23 +163,26 @@ async function publishOutputs(
     },
   };
   await store.putOutput(MANIFEST_NAME, jsonBytes(manifest));
-  const known = new Set([...names, ...stale, ...(previous?.outputs.map((o) => o.name) ?? [])]);
-  const foreign = before.filter((n) => !known.has(n) && n !== MANIFEST_NAME && n !== FAILURE_NAME);
-  return { manifest, removed: stale.filter((n) => n !== FAILURE_NAME), foreign };
+  const known = new Set([...names, ...journal.removes, ...journal.previous, MANIFEST_NAME]);
+  return {
+    manifest,
+    removed: journal.removes.filter((n) => n !== FAILURE_NAME),
+    foreign: before.filter((n) => !known.has(n)),
+  };
 }
 
 /**
- * Removes whatever this run published: the journal's names and `known` (its own manifest's
- * list, when the journal is gone), the manifest first. Nothing when it never published.
+ * Removes whatever an unfinished publish of this run put in place (the journal's names, the
+ * manifest first). Nothing when it never started publishing.
  * @returns the names removed (or already absent)
  */
-async function unpublish(store: JobStore, known: string[] = []): Promise<string[]> {
-  const journal = (await getRecord<string[]>(store, WORK.publishing)) ?? [];
-  const names = [...new Set([...journal, ...known])].filter((n) => n !== MANIFEST_NAME);
-  if (journal.length === 0 && known.length === 0) return [];
+async function unpublish(store: JobStore): Promise<string[]> {
+  const journal = await getRecord<Journal>(store, WORK.publishing);
+  if (journal === null) return [];
   await store.removeOutputs([MANIFEST_NAME]);
-  await store.removeOutputs(names);
-  return [MANIFEST_NAME, ...names];
+  const rest = journal.publishes.filter((n) => n !== MANIFEST_NAME);
+  await store.removeOutputs(rest);
+  return [MANIFEST_NAME, ...rest];
 }
 
 export type { Manifest, PublishReport };

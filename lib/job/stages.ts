@@ -21,6 +21,7 @@ import {
   FAILURE_NAME,
   hashingSink,
   MANIFEST_NAME,
+  type Manifest,
   type PublishReport,
   publishOutputs,
   readManifest,
@@ -68,6 +69,8 @@ interface FileRecord {
 /** What a stage failure leaves in the work area for failStage (WORK.error). */
 interface StageErrorRecord {
   step: string;
+  /** ISO time of the failure (records of retried attempts stay; the latest is the headline). */
+  failedAt: string;
   file: string | null;
   cells?: [number, number];
   error: string;
@@ -90,10 +93,6 @@ interface FailureReport {
   failedAt: string;
 }
 
-function isBusy(error: unknown): boolean {
-  return error instanceof InvalidInputError && error.code === 'OutputBusy';
-}
-
 /** The job record; an InternalError when Plan has not written it. */
 async function loadJob(store: JobStore): Promise<JobRecord> {
   const record = await getRecord<JobRecord>(store, WORK.job);
@@ -109,12 +108,13 @@ async function loadJob(store: JobStore): Promise<JobRecord> {
 async function recordStageError(
   store: JobStore,
   label: string,
-  facts: Omit<StageErrorRecord, 'error' | 'code' | 'cause'>,
+  facts: Omit<StageErrorRecord, 'error' | 'code' | 'cause' | 'failedAt'>,
   error: unknown,
 ): Promise<void> {
   const e = error as { name?: string; message?: string; code?: unknown };
   const record: StageErrorRecord = {
     ...facts,
+    failedAt: new Date().toISOString(),
     error: e?.name ?? 'Error',
     ...(typeof e?.code === 'string' ? { code: e.code } : {}),
     cause: e?.message ?? String(error),
@@ -216,11 +216,6 @@ async function chunkStage(store: JobStore, job: JobRecord, item: WorkItem): Prom
   }
 }
 
-/** The chunks of one file, in chunk order. */
-function fileItems(plan: JobPlan, file: number): WorkItem[] {
-  return plan.items.filter((it) => it.file === file).sort((a, b) => a.chunk - b.chunk);
-}
-
 /**
  * Assemble file: stages `cellset_denoised.kkk.isxd` and `neural_events.kkk.isxd` from the
  * file's parts (assemble.ts) and writes the file record.
@@ -303,6 +298,20 @@ async function finalizeStage(
   },
 ): Promise<FinalizeReport> {
   const now = opts.now ?? (() => new Date());
+  // A retried Finalize whose earlier attempt committed only finishes what follows the commit.
+  const committed = await ownResult(store, job.run);
+  if (committed?.usage) {
+    const after = await afterCommit(store, job.run, committed.usage);
+    return {
+      manifest: committed.manifest,
+      removed: [],
+      foreign: [],
+      job,
+      metadata: {},
+      files: [],
+      ...after,
+    };
+  }
   const files =
     opts.files ??
     (await Promise.all(
@@ -329,18 +338,16 @@ async function finalizeStage(
   );
   opts.beforePublish?.();
   const at = now();
-  const usage = await store.recordUsage(
-    buildUsage({
-      run: job.run,
-      status: 'SUCCEEDED',
-      files: job.plan.files.length,
-      cells: job.plan.files.reduce((n, f) => n + f.numCells, 0),
-      meter: await store.readMeter(),
-      self: { stage: 'finalizeJob', ms: at.getTime() - opts.startedAt },
-      location: store.location,
-      now: at,
-    }),
-  );
+  const usage = buildUsage({
+    run: job.run,
+    status: 'SUCCEEDED',
+    files: job.plan.files.length,
+    cells: job.plan.files.reduce((n, f) => n + f.numCells, 0),
+    meter: await store.readMeter(),
+    self: { stage: 'finalizeJob', ms: at.getTime() - opts.startedAt },
+    location: store.location,
+    now: at,
+  });
   const report = await publishOutputs(store, {
     run: job.run,
     inputs: job.inputs,
@@ -348,14 +355,39 @@ async function finalizeStage(
     usage,
     now: at,
   });
-  await store.release(job.run);
-  let workLeft: string | null = null;
-  try {
-    await store.removeWork();
-  } catch (error) {
-    workLeft = (error as Error).message;
-  }
-  return { ...report, job, metadata: done.metadata, files, usage, workLeft };
+  // The manifest is written: the result stands.
+  const after = await afterCommit(store, job.run, usage);
+  return { ...report, job, metadata: done.metadata, files, ...after };
+}
+
+/**
+ * What follows the commit (the manifest written): the usage record is stored (once; a retry
+ * gets the stored one), then the claim is released and the work area removed. Failures of these
+ * two are returned, not thrown: the claim would expire and the lifecycle rule removes `work/`.
+ */
+async function afterCommit(
+  store: JobStore,
+  run: RunRef,
+  usage: UsageRecord,
+): Promise<{ usage: UsageRecord; workLeft: string | null }> {
+  const stored = await store.recordUsage(usage);
+  const problems: string[] = [];
+  await store.release(run).catch((e: Error) => problems.push(`claim not released: ${e.message}`));
+  await store.removeWork().catch((e: Error) => problems.push(e.message));
+  return { usage: stored, workLeft: problems.length > 0 ? problems.join('; ') : null };
+}
+
+/** This run's own manifest at the location, with its usage.json: it has already committed. */
+async function ownResult(
+  store: JobStore,
+  run: RunRef,
+): Promise<{ manifest: Manifest; usage: UsageRecord | null } | null> {
+  const manifest = await readManifest(store);
+  if (manifest === null || manifest.executionName !== run.runId) return null;
+  const bytes = await store.getOutput(USAGE_NAME);
+  const usage =
+    bytes === null ? null : (JSON.parse(new TextDecoder().decode(bytes)) as UsageRecord);
+  return { manifest, usage };
 }
 
 /** The message of a Step Functions `Cause` (Lambda errors arrive as JSON, local ones as text). */
@@ -372,21 +404,33 @@ function causeMessage(cause: string | undefined): string {
 
 /** What failStage did. */
 interface FailureOutcome {
-  report: FailureReport;
+  /**
+   * True when the run had committed (its manifest was written) before the failure: the result
+   * stands, nothing is removed and no failure report is written.
+   */
+  complete: boolean;
+  /** The failure report (null when `complete`). */
+  report: FailureReport | null;
   usage: UsageRecord;
   /** Where failure.json and usage.json went (null: not written). */
   reportedAt: string | null;
+  /** Whether this run held the output location (and so cleaned it up). */
+  owned: boolean;
   /** Outputs this run had published and removed again. */
   unpublished: string[];
   workLeft: string | null;
 }
 
+/** The Map error when items failed; their own records then say what went wrong. */
+const MAP_FAILED = 'States.ExceedToleratedFailureThreshold';
+
 /**
- * Record failure: when this run owns the output location, removes whatever it published (the
- * publish journal, or its own manifest's list: manifest first; errors are retried and thrown),
- * then writes `failure.json` and `usage.json` there (`writeReport`), records the usage as
- * FAILED, releases the claim and removes the work area. When another run owns the location,
- * nothing there is touched and the report goes to `fallback` (AWS: `outputs/<execution>/`).
+ * Record failure. When this run had committed, it only finishes what follows the commit. Else,
+ * when it owns the output location, it removes whatever an unfinished publish put there (the
+ * journal, manifest first; delete errors are retried and thrown), writes `failure.json` and
+ * `usage.json` there (`writeReport`), records the usage as FAILED, releases the claim and
+ * removes the work area. When another run owns the location, nothing there is touched and the
+ * report goes to `fallback` (AWS: `outputs/<execution>/`).
  */
 async function failStage(
   store: JobStore,
@@ -403,69 +447,94 @@ async function failStage(
 ): Promise<FailureOutcome> {
   const now = args.now ?? (() => new Date());
   const job = await getRecord<JobRecord>(store, WORK.job);
-  const details: StageErrorRecord[] = [];
-  for (const key of (await store.listWork(WORK.errors)).sort()) {
-    const d = await getRecord<StageErrorRecord>(store, key);
-    if (d !== null) details.push(d);
-  }
+  const files = job ? job.plan.files.length : (args.inputs?.length ?? 0);
+  const cells = job ? job.plan.files.reduce((n, f) => n + f.numCells, 0) : 0;
+  const usageNow = (status: UsageRecord['status']) => {
+    const at = now();
+    return store.readMeter().then((meter) =>
+      buildUsage({
+        run: args.run,
+        status,
+        files,
+        cells,
+        meter,
+        self: { stage: 'recordFailure', ms: at.getTime() - args.startedAt },
+        location: store.location,
+        now: at,
+      }),
+    );
+  };
 
   let owned = true;
   try {
     await store.claim(args.run);
   } catch (error) {
-    if (!isBusy(error)) throw error;
+    // Held by another run (or not a location at all): not ours to touch.
+    if (!(error instanceof InvalidInputError)) throw error;
     owned = false;
   }
-  let unpublished: string[] = [];
+  // Another run's complete result at the location (our Plan refused it, or --overwrite had not
+  // begun to replace it: publishing removes the old manifest first): nothing there is touched.
+  let foreign = false;
   if (owned) {
-    const manifest = await readManifest(store);
-    if (manifest !== null && manifest.executionName !== args.run.runId) {
-      // Another run's complete result (our Plan refused it): not ours to touch.
-      await store.release(args.run);
-      owned = false;
-    } else {
-      unpublished = await unpublish(store, manifest?.outputs.map((o) => o.name) ?? []);
+    const committed = await ownResult(store, args.run);
+    if (committed !== null) {
+      const after = await afterCommit(
+        store,
+        args.run,
+        committed.usage ?? (await usageNow('SUCCEEDED')),
+      );
+      return { complete: true, report: null, reportedAt: null, owned, unpublished: [], ...after };
     }
+    foreign = (await readManifest(store)) !== null;
   }
+  const unpublished = owned && !foreign ? await unpublish(store) : [];
 
+  const details: StageErrorRecord[] = [];
+  for (const key of await store.listWork(WORK.errors)) {
+    const d = await getRecord<StageErrorRecord>(store, key);
+    if (d !== null) details.push(d);
+  }
+  details.sort((a, b) => (a.failedAt < b.failedAt ? -1 : a.failedAt > b.failedAt ? 1 : 0));
   const inputs = job?.inputs.map((i) => i.name) ?? args.inputs ?? [];
-  const first = details[0];
+  // Records of attempts that were retried and then succeeded may be there too: the headline is
+  // the latest record, and only when the caught error says that Map items failed.
+  const headline = args.error.name === MAP_FAILED ? details.at(-1) : undefined;
   const cause = causeMessage(args.error.cause);
   const report: FailureReport = {
     status: 'FAILED',
     executionName: args.run.runId,
     executionId: args.run.executionId,
-    error: first?.error ?? args.error.name,
-    cause: first?.cause ?? cause,
-    file: first?.file ?? inputs.find((k) => cause.includes(k)) ?? null,
+    error: headline?.error ?? args.error.name,
+    cause: headline?.cause ?? cause,
+    file: headline?.file ?? inputs.find((k) => cause.includes(k)) ?? null,
     details,
     inputs,
     failedAt: now().toISOString(),
   };
-  const target = !args.writeReport ? null : owned ? store : (args.fallback?.() ?? null);
+  const target = !args.writeReport ? null : owned && !foreign ? store : (args.fallback?.() ?? null);
   if (target !== null) await target.putOutput(FAILURE_NAME, jsonBytes(report));
-  const at = now();
-  const usage = await store.recordUsage(
-    buildUsage({
-      run: args.run,
-      status: 'FAILED',
-      files: job ? job.plan.files.length : inputs.length,
-      cells: job ? job.plan.files.reduce((n, f) => n + f.numCells, 0) : 0,
-      meter: await store.readMeter(),
-      self: { stage: 'recordFailure', ms: at.getTime() - args.startedAt },
-      location: target?.location ?? store.location,
-      now: at,
-    }),
-  );
+  const usage = await store.recordUsage({
+    ...(await usageNow('FAILED')),
+    outputPrefix: target?.location ?? store.location,
+  });
   if (target !== null) await target.putOutput(USAGE_NAME, jsonBytes(usage));
-  if (owned) await store.release(args.run);
-  let workLeft: string | null = null;
-  try {
-    await store.removeWork();
-  } catch (error) {
-    workLeft = (error as Error).message;
+  const problems: string[] = [];
+  if (owned) {
+    await store
+      .release(args.run)
+      .catch((e: Error) => problems.push(`claim not released: ${e.message}`));
   }
-  return { report, usage, reportedAt: target?.location ?? null, unpublished, workLeft };
+  await store.removeWork().catch((e: Error) => problems.push(e.message));
+  return {
+    complete: false,
+    report,
+    usage,
+    reportedAt: target?.location ?? null,
+    owned,
+    unpublished,
+    workLeft: problems.length > 0 ? problems.join('; ') : null,
+  };
 }
 
 export type {
@@ -482,7 +551,6 @@ export {
   causeMessage,
   chunkStage,
   failStage,
-  fileItems,
   finalizeStage,
   loadJob,
   planStage,

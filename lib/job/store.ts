@@ -14,6 +14,7 @@
  * Adapters: bin/fileStore.ts (folders), functions/shared/s3Store.ts (S3 + DynamoDB).
  */
 import type { ByteSink, ByteSource } from '../bytes.js';
+import type { StageName } from './stages.js';
 import type { UsageRecord } from './usage.js';
 
 /** Who runs: the execution (AWS) or the local run, and whom it bills. */
@@ -95,8 +96,6 @@ interface JobStore {
    * @throws InvalidInputError (code OutputBusy) naming the location and the run holding it
    */
   claim(run: RunRef): Promise<void>;
-  /** The run holding the claim, or null. */
-  claimHolder(): Promise<RunRef | null>;
   /** Gives the claim up if `run` holds it (else does nothing). */
   release(run: RunRef): Promise<void>;
 
@@ -122,7 +121,7 @@ interface JobStore {
 
   // Usage ledger
   /** Adds one invocation of `stage` that took `ms`. */
-  meter(stage: string, ms: number): Promise<void>;
+  meter(stage: StageName, ms: number): Promise<void>;
   readMeter(): Promise<Meter>;
   /**
    * Stores the run's usage record once; returns the record stored (the given one, or the one

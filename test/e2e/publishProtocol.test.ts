@@ -5,7 +5,6 @@
  * executions cannot share an outputPrefix; DeleteObjects' per-key errors are retried.
  */
 import type { DeleteObjectsCommand, DeleteObjectsCommandOutput } from '@aws-sdk/client-s3';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalWorkflow, startWorkflow } from '../helpers/localWorkflow.js';
 import type { LambdaHandler } from '../helpers/sfnHarness.js';
@@ -35,18 +34,28 @@ const injected = (message: string) =>
   Object.assign(new Error(message), { name: 'InjectedFailure' });
 
 /** A gate a handler waits on until the test opens it. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
+function gate(): { wait: Promise<void>; open: () => void; opened: () => boolean } {
+  let resolve!: () => void;
+  let isOpen = false;
+  const wait = new Promise<void>((r) => {
+    resolve = r;
   });
-  return { wait, open };
+  return {
+    wait,
+    open: () => {
+      isOpen = true;
+      resolve();
+    },
+    opened: () => isOpen,
+  };
 }
 
 describe('a failure injected in Assemble, with the other file’s Assemble finishing late', () => {
   let outcome: Awaited<ReturnType<LocalWorkflow['execute']>>;
   let late: Promise<unknown> | null = null;
   let lateResult: unknown;
+  /** Keys the S3 client wrote after the failure was recorded. */
+  const lateKeys: string[] = [];
 
   beforeAll(async () => {
     // File 0's Assemble runs for real, but its writes of the staged outputs are held until the
@@ -55,7 +64,8 @@ describe('a failure injected in Assemble, with the other file’s Assemble finis
     const holdStagedWrites =
       (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
         const key = (args as { input: { Key?: string } }).input.Key ?? '';
-        if (key.startsWith('work/pp-assemble/outputs/')) await lateGate.wait;
+        if (key.startsWith('work/runs/pp-assemble/outputs/')) await lateGate.wait;
+        if (lateGate.opened()) lateKeys.push(key);
         return next(args);
       };
     s3Module.s3.middlewareStack.add(holdStagedWrites as never, {
@@ -90,8 +100,11 @@ describe('a failure injected in Assemble, with the other file’s Assemble finis
     expect(outcome.status).toBe('FAILED');
     expect(lateResult).toEqual({ file: 0 }); // it really finished, after the failure was recorded
     expect(files).toEqual(['failure.json', 'usage.json']);
-    // what it wrote went to the execution's work area (expired by the lifecycle rule)
-    expect(await wf.list('work/pp-assemble/outputs/')).toEqual([
+    // what it wrote after the failure went to the execution's work area only (its IAM role has
+    // no access to outputs/ at all: see the infra test), which the lifecycle rule expires
+    expect(lateKeys.length).toBeGreaterThan(0);
+    expect(lateKeys.every((k) => k.startsWith('work/runs/pp-assemble/'))).toBe(true);
+    expect(await wf.list('work/runs/pp-assemble/outputs/')).toEqual([
       'cellset_denoised.000.isxd',
       'neural_events.000.isxd',
     ]);
@@ -156,15 +169,17 @@ describe('two executions given one outputPrefix', () => {
   it('fails the second at Plan naming the prefix, and the first publishes untouched', async () => {
     // Prepare: the first run is held in its chunks until the second has failed
     const held = gate();
+    const entered = gate();
     const chunk = wf.handlers.deconvolveChunk;
     const deconvolveChunk: LambdaHandler = async (event, context) => {
+      entered.open();
       await held.wait;
       return chunk(event, context);
     };
     const input = { inputs: [A, B], outputPrefix: 'outputs/pp-shared/' };
     // Act
     const first = wf.execute('pp-first', input, { deconvolveChunk });
-    await new Promise((r) => setTimeout(r, 200));
+    await entered.wait; // the first run has planned (and claimed the prefix)
     const second = await wf.execute('pp-second', input);
     held.open();
     const firstOutcome = await first;
@@ -184,55 +199,51 @@ describe('two executions given one outputPrefix', () => {
 });
 
 describe('DeleteObjects reporting a key it did not delete', () => {
-  it('is retried until the key is gone (the manifest of a run whose Finalize crashed)', async () => {
-    // Prepare: Finalize publishes, then "crashes"; the first DeleteObjects naming manifest.json
-    // leaves it in place and reports it under Errors, as S3 does for a key it could not delete.
-    const finalize = wf.handlers.finalizeJob;
-    const finalizeJob: LambdaHandler = async (event, context: Context) => {
-      await finalize(event, context);
-      throw injected('crash after the manifest was written');
+  it('is retried until the key is gone (cleanup after a failed publish)', async () => {
+    // Prepare: the third CopyObject of the publish fails; then the first DeleteObjects naming
+    // the already published cell set leaves it in place and reports it under Errors, as S3 does
+    // for a key it could not delete.
+    const prefix = 'outputs/pp-delete/';
+    let copies = 0;
+    const failThirdCopy = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      const input = (args as { input: { CopySource?: string } }).input;
+      if (input.CopySource !== undefined && ++copies === 3) throw injected('copy 3 failed');
+      return next(args);
     };
     const attempts: number[] = [];
-    const refuseManifestOnce =
+    const target = `${prefix}cellset_denoised.000.isxd`;
+    const refuseOnce =
       (next: (args: unknown) => Promise<{ output: DeleteObjectsCommandOutput }>) =>
       async (args: unknown) => {
         const input = (args as { input: { Delete?: { Objects?: { Key?: string }[] } } }).input;
         const objects = input.Delete?.Objects ?? [];
-        const manifest = objects.find((o) => o.Key === 'outputs/pp-delete/manifest.json');
-        if (manifest === undefined) return next(args);
+        const refused = objects.find((o) => o.Key === target);
+        if (refused === undefined) return next(args);
         attempts.push(objects.length);
         if (attempts.length > 1) return next(args);
-        input.Delete!.Objects = objects.filter((o) => o !== manifest);
+        input.Delete!.Objects = objects.filter((o) => o !== refused);
         const result =
           input.Delete!.Objects.length > 0 ? await next(args) : { output: { $metadata: {} } };
         (result.output as DeleteObjectsCommandOutput).Errors = [
-          {
-            Key: manifest.Key,
-            Code: 'InternalError',
-            Message: 'We encountered an internal error. Please try again.',
-          },
+          { Key: target, Code: 'InternalError', Message: 'We encountered an internal error.' },
         ];
         return result;
       };
-    s3Module.s3.middlewareStack.add(refuseManifestOnce as never, {
-      step: 'initialize',
-      name: 'refuseManifestOnce',
-    });
+    s3Module.s3.middlewareStack.add(failThirdCopy as never, { step: 'initialize', name: 'copy3' });
+    s3Module.s3.middlewareStack.add(refuseOnce as never, { step: 'initialize', name: 'refuse' });
     // Act
     let outcome: Awaited<ReturnType<LocalWorkflow['execute']>>;
     try {
-      outcome = await wf.execute(
-        'pp-delete',
-        { inputs: [A], outputPrefix: 'outputs/pp-delete/' },
-        { finalizeJob },
-      );
+      outcome = await wf.execute('pp-delete', { inputs: [A], outputPrefix: prefix });
     } finally {
-      s3Module.s3.middlewareStack.remove('refuseManifestOnce');
+      s3Module.s3.middlewareStack.remove('copy3');
+      s3Module.s3.middlewareStack.remove('refuse');
     }
     // Assess
     expect(outcome.status).toBe('FAILED');
     expect(attempts).toHaveLength(2);
-    expect(await wf.list('outputs/pp-delete/')).toEqual(['failure.json', 'usage.json']);
+    expect(await wf.list(prefix)).toEqual(['failure.json', 'usage.json']);
+    expect(await wf.getJson(`${prefix}usage.json`)).toMatchObject({ status: 'FAILED' });
   });
 });
 
@@ -254,7 +265,10 @@ describe('deleteKeys', () => {
     // Act
     const run = s3Module.deleteKeys('data', ['o/a.svg', 'o/manifest.json'], client as never);
     // Assess
-    await expect(run).rejects.toMatchObject({ name: 'InternalError', code: 'DeleteFailed' });
+    await expect(run).rejects.toMatchObject({
+      name: 'CaimanSpikesInternalError',
+      code: 'DeleteFailed',
+    });
     await expect(run).rejects.toThrow(/o\/manifest\.json \(AccessDenied: Access Denied\)/);
     expect(calls).toEqual([['o/a.svg', 'o/manifest.json'], ...Array(4).fill(['o/manifest.json'])]);
   });
@@ -291,7 +305,8 @@ describe('copyObject', () => {
       `bytes=${6 * 1024 ** 3}-${size - 1}`,
     ]);
     expect(sent.at(-1)?.name).toBe('CompleteMultipartUploadCommand');
-    expect((sent.at(-1)?.input.MultipartUpload as { Parts: unknown[] }).Parts).toHaveLength(7);
+    const last = sent[sent.length - 1];
+    expect((last.input.MultipartUpload as { Parts: unknown[] }).Parts).toHaveLength(7);
     // and one CopyObject at or below the limit
     sent.length = 0;
     await s3Module.copyObject(

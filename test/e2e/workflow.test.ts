@@ -262,7 +262,7 @@ describeShared('workflow on the two-file series from ../shared/data', () => {
 
   it('leaves no work area behind once the run has published', async () => {
     // Act
-    const work = await list('work/series-1/');
+    const work = await list('work/runs/series-1/');
     // Assess
     expect(work).toEqual([]);
   });
@@ -466,14 +466,15 @@ describeShared('workflow when Finalize dies after writing the manifest', () => {
     );
   });
 
-  it('removes every output, the manifest included, and leaves only the failure report', async () => {
+  it('keeps the committed result (the manifest is the commit) and ends in Succeed', async () => {
     // Act
     const files = await list('outputs/crash/');
-    const report = await getJson<Record<string, unknown>>('outputs/crash/failure.json');
+    const manifest = await getJson<{ outputs: { name: string }[] }>('outputs/crash/manifest.json');
     // Assess
-    expect(outcome.status).toBe('FAILED');
-    expect(files).toEqual(['failure.json', 'usage.json']);
-    expect(report).toMatchObject({ error: 'SimulatedCrash', status: 'FAILED' });
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(files).not.toContain('failure.json');
+    expect(files).toEqual([...manifest!.outputs.map((o) => o.name), 'manifest.json'].sort());
+    expect(await list('work/runs/crash-1/')).toEqual([]);
   });
 
   it('keeps the single usage record Finalize already wrote (never billed twice)', async () => {
@@ -486,8 +487,14 @@ describeShared('workflow when Finalize dies after writing the manifest', () => {
       }),
     );
     // Assess
-    expect(records.Items!.filter((i) => i.sk === 'USAGE')).toHaveLength(1);
-    expect(await getJson('outputs/crash/usage.json')).toMatchObject({ executionName: 'crash-1' });
+    const usage = records.Items!.filter((i) => i.sk === 'USAGE');
+    expect(usage).toHaveLength(1);
+    expect(usage[0]).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await getJson('outputs/crash/usage.json')).toMatchObject({
+      executionName: 'crash-1',
+      status: 'SUCCEEDED',
+      totalComputeMs: usage[0].totalComputeMs,
+    });
   });
 });
 

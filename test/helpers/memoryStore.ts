@@ -55,7 +55,6 @@ function memoryStore(inputs: ByteSource[], location = 'mem://out/'): MemoryStore
       }
       store.holder = run;
     },
-    claimHolder: async () => store.holder,
     async release(run) {
       if (store.holder?.runId === run.runId) store.holder = null;
     },

@@ -255,16 +255,40 @@ describe('CaimanSpikesStack', () => {
     });
 
     it.each(['Plan job', 'Deconvolve chunks', 'Assemble files', 'Finalize job'])(
-      '%s catches every error into Record failure → Fail',
+      '%s catches every error into Record failure → Fail (or Succeed once committed)',
       (name) => {
         // Assess
         expect(machine.States[name].Catch).toEqual([
           { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Record failure' },
         ]);
-        expect(machine.States['Record failure'].Next).toBe('Job failed');
+        expect(machine.States['Record failure'].Next).toBe('Result published?');
+        const choice = machine.States['Result published?'] as unknown as {
+          Choices: { Variable: string; StringEquals: string; Next: string }[];
+          Default: string;
+        };
+        expect(choice.Choices).toEqual([
+          { Variable: '$.status', StringEquals: 'SUCCEEDED', Next: 'Job succeeded' },
+        ]);
+        expect(choice.Default).toBe('Job failed');
         expect(machine.States['Job failed'].Type).toBe('Fail');
       },
     );
+
+    it('retries Plan, Finalize and Record failure on transient errors, never on a timeout', () => {
+      // Assess
+      for (const name of ['Plan job', 'Finalize job', 'Record failure', 'Deconvolve chunk']) {
+        const retry = (stateNamed(name).Retry ?? []) as { ErrorEquals: string[] }[];
+        const errors = retry.flatMap((r) => r.ErrorEquals);
+        expect(errors, name).toContain('Lambda.ServiceException');
+        expect(errors, name).not.toContain('TimeoutError');
+        expect(errors, name).not.toContain('States.Timeout');
+        expect(errors, name).not.toContain('States.ALL');
+      }
+      const errorsOf = (name: string) =>
+        (stateNamed(name).Retry as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
+      expect(errorsOf('Record failure')).toContain('CaimanSpikesInternalError');
+      expect(errorsOf('Deconvolve chunk')).not.toContain('CaimanSpikesInternalError');
+    });
 
     it('passes only keys and the execution to the tasks, never trace data', () => {
       // Assess
