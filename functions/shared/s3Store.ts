@@ -9,7 +9,7 @@
  *
  * Inputs are read with ranged GETs pinned to the ETag seen at Plan (s3.ts).
  */
-import { InternalError } from '../../lib/errors.js';
+import { InternalError, InvalidInputError } from '../../lib/errors.js';
 import type { JobStore } from '../../lib/job/store.js';
 import { claimPrefix, releasePrefix } from './claims.js';
 import { PREFIX } from './jobInput.js';
@@ -75,7 +75,16 @@ function s3JobStore(where: {
       where.outputPrefix === undefined ? `s3://${bucket}/` : `s3://${bucket}/${where.outputPrefix}`,
 
     workSink: (key) => s3Sink(bucket, work(key), contentType(key)),
-    workSource: async (key) => s3Source(bucket, work(key)),
+    async workSource(key) {
+      // A work object this run wrote that is gone is our fault, not a missing input.
+      const head = await headObject(bucket, work(key)).catch((error) => {
+        if (!(error instanceof InvalidInputError)) throw error;
+        throw new InternalError(`work object ${work(key)} is missing`, 'MissingRecord', {
+          cause: error,
+        });
+      });
+      return s3Source(bucket, work(key), head);
+    },
     async putWork(key, bytes) {
       await putBytes(bucket, work(key), bytes, contentType(key));
     },

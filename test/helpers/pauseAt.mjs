@@ -8,6 +8,7 @@
  *   deconvolving  the first read of an input after a chunk finished (run with --workers 1)
  *   assembling    the first read of a chunk part (staging folder, parts/)
  *   previews      the first read of a staged output (staging folder, outputs/), for the previews
+ *   publishing    the first rename of a staged output into --out (held PAUSE_MS, default 60 s)
  */
 import fs from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
@@ -38,6 +39,20 @@ function due(path) {
   }
 }
 
+const pauseMs = Number(process.env.PAUSE_MS ?? 60_000);
+
+const rename = fs.rename;
+fs.rename = async (from, to, ...rest) => {
+  const intoOut =
+    String(from).includes('.caiman-spikes/') && !String(to).includes('.caiman-spikes');
+  if (moment === 'publishing' && !paused && intoOut) {
+    paused = true;
+    writeErr(`PAUSED ${moment}\n`);
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+  return rename(from, to, ...rest);
+};
+
 const open = fs.open;
 let patchedRead = false;
 fs.open = async (path, ...rest) => {
@@ -51,7 +66,7 @@ fs.open = async (path, ...rest) => {
       if (moment && !paused && due(paths.get(this) ?? '')) {
         paused = true;
         writeErr(`PAUSED ${moment}\n`);
-        await new Promise((resolve) => setTimeout(resolve, 60_000));
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
       return read.apply(this, args);
     };

@@ -55,9 +55,10 @@ function runSync(...args: string[]) {
 async function startPaused(
   moment: string,
   args: string[],
+  pauseMs = 60_000,
 ): Promise<{ child: ChildProcess; stderr: () => string }> {
   const child = spawn(process.execPath, ['--import', PAUSE, LAUNCHER, 'run', ...args], {
-    env: { ...process.env, PAUSE_AT: moment },
+    env: { ...process.env, PAUSE_AT: moment, PAUSE_MS: String(pauseMs) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -119,6 +120,33 @@ describe('caiman-spikes run stopped by a signal', () => {
     },
     30_000,
   );
+
+  it('while publishing lets the publish finish (two signals): the result is complete', async () => {
+    // Prepare
+    const out = join(mkdtempSync(join(dir, 'pub-')), 'out');
+    const { child, stderr } = await startPaused('publishing', [input, '--out', out], 1500);
+
+    // Act
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGINT');
+    const { code } = await exited(child);
+
+    // Assess
+    expect(code).toBe(130);
+    expect(stderr()).toContain(`SIGINT arrived while publishing; the result in ${out} is complete`);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+      outputs: { name: string; size: number; sha256: string }[];
+    };
+    expect(readdirSync(out).sort()).toEqual(
+      [...manifest.outputs.map((o) => o.name), 'manifest.json'].sort(),
+    );
+    for (const o of manifest.outputs) {
+      const bytes = readFileSync(join(out, o.name));
+      expect(createHash('sha256').update(bytes).digest('hex'), o.name).toBe(o.sha256);
+    }
+    expect(readdirSync(join(out, '..'))).toEqual(['out']);
+  }, 30_000);
 
   it('at planning, into an --out that did not exist, leaves no folder behind', async () => {
     // Prepare
@@ -186,6 +214,43 @@ describe('caiman-spikes run into an --out in use', () => {
     );
     expect(readdirSync(dir)).not.toContain('busy');
   }, 30_000);
+
+  it('undoes what a run that died while publishing had put into --out', () => {
+    // Prepare: a dead run had published two files (and journaled them) but not its manifest
+    const out = join(dir, 'half');
+    mkdirSync(out);
+    writeFileSync(join(out, 'cellset_denoised.000.isxd'), 'half-published');
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const staging = stagingFolder(out);
+    mkdirSync(staging);
+    writeFileSync(
+      join(staging, 'owner.json'),
+      JSON.stringify({
+        runId: 'dead',
+        executionId: 'x',
+        account: 'local',
+        pid: 4_194_305,
+        host: hostname(),
+      }),
+    );
+    writeFileSync(
+      join(staging, 'publishing.json'),
+      JSON.stringify({
+        publishes: ['manifest.json', 'cellset_denoised.000.isxd', 'neural_events.000.isxd'],
+        previous: [],
+        removes: [],
+      }),
+    );
+
+    // Act
+    const run = runSync(input, '--out', out, '--quiet');
+
+    // Assess: the half-published file is gone, so the new run is not refused; the user's file stays
+    expect(run.status, run.stderr).toBe(0);
+    expect(readdirSync(out)).toContain('notes.txt');
+    expect(readFileSync(join(out, 'cellset_denoised.000.isxd')).byteLength).toBeGreaterThan(1000);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.half'))).toEqual([]);
+  });
 
   it('takes over the staging folder of a run that died', () => {
     // Prepare: a staging folder whose owner (pid 2^22 + 1, beyond pid_max) is not alive
