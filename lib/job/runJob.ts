@@ -13,8 +13,7 @@
  * the thread that ran it), each file's assembly from its last chunk's end, finalize.
  */
 import type { ChunkResult } from './deconvolveChunk.js';
-import type { JobOptions, ToolParams } from './params.js';
-import type { PlanLimits, WorkItem } from './plan.js';
+import type { WorkItem } from './plan.js';
 import {
   assembleStage,
   type FailureOutcome,
@@ -23,9 +22,10 @@ import {
   failStage,
   finalizeStage,
   type JobRecord,
+  type PlanRequest,
   planStage,
 } from './stages.js';
-import type { JobStore, RunRef, StoredObject } from './store.js';
+import type { JobStore, StoredObject } from './store.js';
 
 /** Progress events, in order: one 'planned', one 'chunk' per item, one 'file' per input. */
 type JobProgress =
@@ -35,16 +35,8 @@ type JobProgress =
   | { kind: 'publishing' }
   | { kind: 'finalized'; report: FinalizeReport };
 
-/** What to run. */
-interface JobRequest {
-  run: RunRef;
-  /** The inputs by the names the store opens them with, in the user's order. */
-  inputs: string[];
-  params: ToolParams;
-  options: JobOptions;
-  limits?: PlanLimits;
-  overwrite?: boolean;
-  existsHint: string;
+/** What to run: Plan's request, and more outputs to publish. */
+interface JobRequest extends PlanRequest {
   /** Stages further outputs (e.g. the demo's synthetic input) once the plan holds. */
   extra?: (store: JobStore) => Promise<StoredObject[]>;
 }

@@ -150,24 +150,26 @@ async function checkLocation(
   }
 }
 
+/** What Plan needs. */
+interface PlanRequest {
+  run: RunRef;
+  /** The inputs by the names the store opens them with, in the user's order. */
+  inputs: string[];
+  params: ToolParams;
+  options: JobOptions;
+  limits?: PlanLimits;
+  /** Replace a result already at the location (local --overwrite). */
+  overwrite?: boolean;
+  /** What to tell a user whose location is taken ("pass --overwrite", "choose another prefix"). */
+  existsHint: string;
+}
+
 /**
  * Plan: claims the output location, checks it, pins every input's version, plans the job
  * (plan.ts) and writes the job record and the Map items.
  * @throws InvalidInputError (OutputBusy, OutputExists, …), the planner's errors
  */
-async function planStage(
-  store: JobStore,
-  req: {
-    run: RunRef;
-    inputs: string[];
-    params: ToolParams;
-    options: JobOptions;
-    limits?: PlanLimits;
-    overwrite?: boolean;
-    /** What to tell a user whose location is taken ("pass --overwrite", "choose another prefix"). */
-    existsHint: string;
-  },
-): Promise<JobRecord> {
+async function planStage(store: JobStore, req: PlanRequest): Promise<JobRecord> {
   await store.claim(req.run);
   await checkLocation(store, req.inputs.length, req.overwrite === true, req.existsHint);
   const inputs = await Promise.all(req.inputs.map((name) => store.statInput(name)));
@@ -543,6 +545,7 @@ export type {
   FileRecord,
   FinalizeReport,
   JobRecord,
+  PlanRequest,
   StageErrorRecord,
   StageName,
 };

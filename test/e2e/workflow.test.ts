@@ -8,23 +8,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AslMachine,
-  type CfnTemplate,
-  stateMachineDefinition,
-  synthTemplate,
-} from '../helpers/asl.js';
-import { type LocalAws, startLocalAws, tableFromTemplate } from '../helpers/localAws.js';
+import type { AslMachine, CfnTemplate } from '../helpers/asl.js';
+import type { LocalAws } from '../helpers/localAws.js';
+import { type LocalWorkflow, startWorkflow, TABLE } from '../helpers/localWorkflow.js';
 import {
   asS3Notification,
   type ExecutionOutcome,
@@ -37,60 +26,25 @@ import {
 import { describeShared, sharedPath } from '../helpers/shared.js';
 import { syntheticCellSet } from './syntheticCellSet.js';
 
-const TABLE = 'usage';
 const run = promisify(execFile);
 
+let wf: LocalWorkflow;
 let template: CfnTemplate;
 let machine: AslMachine;
 let local: LocalAws;
-let s3: S3Client;
 let ddb: DynamoDBDocumentClient;
 let handlers: Record<string, LambdaHandler>;
 let trigger: typeof import('../../functions/startFromUpload.js');
 
-async function put(key: string, body: Uint8Array | string): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: local.bucket, Key: key, Body: body }));
-}
-
-async function get(key: string): Promise<Uint8Array | null> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: local.bucket, Key: key }));
-    return await out.Body!.transformToByteArray();
-  } catch {
-    return null;
-  }
-}
-
-async function getJson<T>(key: string): Promise<T | null> {
-  const bytes = await get(key);
-  return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as T) : null;
-}
-
-async function list(prefix: string): Promise<string[]> {
-  const out = await s3.send(new ListObjectsV2Command({ Bucket: local.bucket, Prefix: prefix }));
-  return (out.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
-}
-
-/** Every task payload of each execution run through `execute`, by execution name. */
-const payloads = new Map<string, { state: string; payload: unknown }[]>();
-
-function execute(
-  name: string,
-  input: JsonValue,
-  override: Partial<Record<string, LambdaHandler>> = {},
-): Promise<ExecutionOutcome> {
-  const seen: { state: string; payload: unknown }[] = [];
-  payloads.set(name, seen);
-  return runExecution(machine, input, {
-    executionName: name,
-    handlers: { ...handlers, ...override } as Record<string, LambdaHandler>,
-    payloads: seen,
-  });
-}
+const put = (key: string, body: Uint8Array | string) => wf.put(key, body);
+const get = (key: string) => wf.get(key);
+const getJson = <T>(key: string) => wf.getJson<T>(key);
+const list = (prefix: string) => wf.list(prefix);
+const execute = (name: string, input: JsonValue) => wf.execute(name, input);
 
 /** The Map item payloads a state of an execution received. */
 function itemsOf(name: string, state: string): { item: Record<string, number> }[] {
-  return (payloads.get(name) ?? [])
+  return (wf.payloads.get(name) ?? [])
     .filter((p) => p.state === state)
     .map((p) => p.payload as { item: Record<string, number> })
     .sort((a, b) => a.item.file - b.item.file || (a.item.chunk ?? 0) - (b.item.chunk ?? 0));
@@ -110,28 +64,15 @@ async function usageRecord(name: string): Promise<Record<string, unknown> | unde
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  template = synthTemplate();
-  machine = stateMachineDefinition(template);
-  local = await startLocalAws('data');
-  process.env.USAGE_TABLE = TABLE;
+  wf = await startWorkflow();
+  ({ template, machine, local, ddb, handlers } = wf);
   process.env.STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:CaimanSpikes';
-  s3 = new S3Client({});
-  const raw = new DynamoDBClient({});
-  await raw.send(new CreateTableCommand(tableFromTemplate(template, TABLE)));
-  ddb = DynamoDBDocumentClient.from(raw);
-  handlers = {
-    planJob: (await import('../../functions/planJob.js')).handler,
-    deconvolveChunk: (await import('../../functions/deconvolveChunk.js')).handler,
-    assembleFile: (await import('../../functions/assembleFile.js')).handler,
-    finalizeJob: (await import('../../functions/finalizeJob.js')).handler,
-    recordFailure: (await import('../../functions/recordFailure.js')).handler,
-  } as Record<string, LambdaHandler>;
   trigger = await import('../../functions/startFromUpload.js');
 });
 
 afterAll(async () => {
   delete process.env.CHUNK_MAX_CELLS;
-  await local?.close();
+  await wf?.close();
 });
 
 describeShared('workflow on the two-file series from ../shared/data', () => {
@@ -255,7 +196,7 @@ describeShared('workflow on the two-file series from ../shared/data', () => {
       { file: 0, chunk: 0, numChunks: 1, cellStart: 0, cellEnd: 6 },
       { file: 1, chunk: 0, numChunks: 1, cellStart: 0, cellEnd: 6 },
     ]);
-    for (const { payload } of payloads.get('series-1')!) {
+    for (const { payload } of wf.payloads.get('series-1')!) {
       expect(JSON.stringify(payload).length).toBeLessThan(1024);
     }
   });

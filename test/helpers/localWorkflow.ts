@@ -34,11 +34,14 @@ interface LocalWorkflow {
   getJson<T>(key: string): Promise<T | null>;
   /** Keys under a prefix, relative to it, sorted. */
   list(prefix: string): Promise<string[]>;
+  /** Runs an execution (with handler overrides); its task payloads go to `payloads`. */
   execute(
     name: string,
     input: JsonValue,
     override?: Partial<Record<string, LambdaHandler>>,
   ): Promise<ExecutionOutcome>;
+  /** Every Lambda task payload of each execution run through `execute`, by execution name. */
+  payloads: Map<string, { state: string; payload: unknown }[]>;
   close(): Promise<void>;
 }
 
@@ -66,8 +69,10 @@ async function startWorkflow(): Promise<LocalWorkflow> {
       return null;
     }
   };
+  const payloads = new Map<string, { state: string; payload: unknown }[]>();
   return {
     template,
+    payloads,
     machine,
     local,
     s3,
@@ -85,11 +90,15 @@ async function startWorkflow(): Promise<LocalWorkflow> {
       const out = await s3.send(new ListObjectsV2Command({ Bucket: local.bucket, Prefix: prefix }));
       return (out.Contents ?? []).map((o) => (o.Key ?? '').slice(prefix.length)).sort();
     },
-    execute: (name, input, override = {}) =>
-      runExecution(machine, input, {
+    execute(name, input, override = {}) {
+      const seen: { state: string; payload: unknown }[] = [];
+      payloads.set(name, seen);
+      return runExecution(machine, input, {
         executionName: name,
         handlers: { ...handlers, ...override } as Record<string, LambdaHandler>,
-      }),
+        payloads: seen,
+      });
+    },
     close: () => local.close(),
   };
 }

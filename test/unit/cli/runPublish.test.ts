@@ -79,6 +79,20 @@ async function startPaused(
   return { child, stderr: () => err };
 }
 
+/** owner.json of a run that died: pid 2^22 + 1 is beyond Linux's pid_max, so never alive. */
+function writeDeadOwner(staging: string): void {
+  writeFileSync(
+    join(staging, 'owner.json'),
+    JSON.stringify({
+      runId: 'dead',
+      executionId: 'x',
+      account: 'local',
+      pid: 4_194_305,
+      host: hostname(),
+    }),
+  );
+}
+
 const exited = (child: ChildProcess) =>
   new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
@@ -223,16 +237,7 @@ describe('caiman-spikes run into an --out in use', () => {
     writeFileSync(join(out, 'notes.txt'), 'mine');
     const staging = stagingFolder(out);
     mkdirSync(staging);
-    writeFileSync(
-      join(staging, 'owner.json'),
-      JSON.stringify({
-        runId: 'dead',
-        executionId: 'x',
-        account: 'local',
-        pid: 4_194_305,
-        host: hostname(),
-      }),
-    );
+    writeDeadOwner(staging);
     writeFileSync(
       join(staging, 'publishing.json'),
       JSON.stringify({
@@ -253,20 +258,11 @@ describe('caiman-spikes run into an --out in use', () => {
   });
 
   it('takes over the staging folder of a run that died', () => {
-    // Prepare: a staging folder whose owner (pid 2^22 + 1, beyond pid_max) is not alive
+    // Prepare: a staging folder whose owner is not alive
     const out = join(dir, 'stale');
     const staging = stagingFolder(out);
     mkdirSync(join(staging, 'parts'), { recursive: true });
-    writeFileSync(
-      join(staging, 'owner.json'),
-      JSON.stringify({
-        runId: 'dead',
-        executionId: 'x',
-        account: 'local',
-        pid: 4_194_305,
-        host: hostname(),
-      }),
-    );
+    writeDeadOwner(staging);
 
     // Act
     const run = runSync(input, '--out', out, '--quiet');
