@@ -1,7 +1,8 @@
 /**
  * A NodejsFunction with the project's pinned defaults: Node.js 22 on arm64, ESM bundle built by
- * the local esbuild (AWS SDK left to the runtime), source maps, Powertools logger settings, a
- * log group with a retention, and the data bucket / usage table names in the environment.
+ * the local esbuild (AWS SDK bundled at the pinned versions), X-Ray tracing, source maps,
+ * Powertools logger settings, a log group with a retention, and the data bucket / usage table
+ * names in the environment.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +45,8 @@ class SpikeFunction extends nodejs.NodejsFunction {
       timeout: props.timeout,
       description: props.description,
       logGroup,
+      // X-Ray traces of every invocation (the state machine traces too).
+      tracing: lambda.Tracing.ACTIVE,
       environment: {
         POWERTOOLS_SERVICE_NAME: 'caiman-spikes',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -56,7 +59,9 @@ class SpikeFunction extends nodejs.NodejsFunction {
         mainFields: ['module', 'main'],
         minify: true,
         sourceMap: true,
-        externalModules: ['@aws-sdk/*'],
+        // The AWS SDK is bundled at the versions the tests ran (package-lock.json), not taken
+        // from the runtime, whose copy changes without notice.
+        externalModules: [],
         banner:
           "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
       },

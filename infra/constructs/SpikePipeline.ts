@@ -156,6 +156,16 @@ class SpikePipeline extends Construct {
     usage.table.grant(finalize, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     usage.table.grant(failure, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
 
+    /**
+     * TimeoutSeconds of a task: its function's timeout plus a minute. Lambda ends an invocation
+     * at the function timeout and reports Sandbox.Timedout, which is not retried; this is only
+     * the backstop for an invocation that never answers (then States.Timeout, not retried
+     * either). https://docs.aws.amazon.com/step-functions/latest/dg/sfn-best-practices.html
+     */
+    const taskTimeout = (f: lambda.IFunction) =>
+      sfn.Timeout.duration(
+        Duration.seconds(((f as lambda.Function).timeout?.toSeconds() ?? 3) + 60),
+      );
     const execution = {
       executionName: sfn.JsonPath.stringAt('$$.Execution.Name'),
       executionId: sfn.JsonPath.stringAt('$$.Execution.Id'),
@@ -163,6 +173,7 @@ class SpikePipeline extends Construct {
     const succeeded = new sfn.Succeed(this, STATE.succeeded);
     const recordFailure = new tasks.LambdaInvoke(this, STATE.failure, {
       lambdaFunction: failure,
+      taskTimeout: taskTimeout(failure),
       payload: sfn.TaskInput.fromObject({
         ...execution,
         input: sfn.JsonPath.objectAt('$$.Execution.Input'),
@@ -211,6 +222,7 @@ class SpikePipeline extends Construct {
       retryTransient(
         new tasks.LambdaInvoke(this, STATE.plan, {
           lambdaFunction: plan,
+          taskTimeout: taskTimeout(plan),
           payload: sfn.TaskInput.fromObject({
             ...execution,
             input: sfn.JsonPath.objectAt('$'),
@@ -240,6 +252,7 @@ class SpikePipeline extends Construct {
     const itemTask = (name: string, f: lambda.IFunction) =>
       new tasks.LambdaInvoke(this, name, {
         lambdaFunction: f,
+        taskTimeout: taskTimeout(f),
         outputPath: '$.Payload',
       }).addRetry({
         errors: TRANSIENT_ERRORS,
@@ -257,6 +270,7 @@ class SpikePipeline extends Construct {
       retryTransient(
         new tasks.LambdaInvoke(this, STATE.finalize, {
           lambdaFunction: finalize,
+          taskTimeout: taskTimeout(finalize),
           outputPath: '$.Payload',
         }),
       ),

@@ -4,6 +4,7 @@ import {
   type AslMachine,
   type AslState,
   type CfnTemplate,
+  lambdaTasks,
   stateMachineDefinition,
   synthTemplate,
 } from '../helpers/asl.js';
@@ -310,6 +311,34 @@ describe('CaimanSpikesStack', () => {
         LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
         TracingConfiguration: { Enabled: true },
       });
+    });
+
+    it('traces every function with X-Ray', () => {
+      // Act
+      const functions = Object.values(template.Resources).filter(
+        (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs22.x',
+      );
+      // Assess
+      expect(functions).toHaveLength(6);
+      for (const f of functions) expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    });
+
+    it('gives every Task a timeout a minute past its function timeout', () => {
+      // Act
+      const functionTimeout = (state: string) => {
+        const id = lambdaTasks(machine).get(state) ?? '';
+        return template.Resources[id].Properties.Timeout as number;
+      };
+      // Assess
+      for (const name of [
+        'Plan job',
+        'Deconvolve chunk',
+        'Assemble file',
+        'Finalize job',
+        'Record failure',
+      ]) {
+        expect(stateNamed(name).TimeoutSeconds, name).toBe(functionTimeout(name) + 60);
+      }
     });
   });
 
