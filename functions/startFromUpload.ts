@@ -1,6 +1,7 @@
 /**
  * S3 trigger "Start from upload": `jobs/NAME.json` starts a run of that job file; a single
- * `inputs/….isxd` starts a one-file run with the default parameters. The execution name is
+ * `inbox/….isxd` (any case) starts a one-file run with the default parameters; nothing under
+ * `inputs/` starts a run. The execution name is
  * derived from the object (key and version id, or ETag when unversioned), and StartExecution
  * with an existing name is refused by Step Functions, so a duplicated S3 event starts one run.
  */
@@ -49,7 +50,10 @@ function decide(
 ): StartDecision | null {
   const version = versionId ?? etag ?? '';
   const isJob = key.startsWith(PREFIX.jobs) && key.endsWith('.json');
-  const isInput = key.startsWith(PREFIX.inputs) && /\.isxd$/i.test(key);
+  // Only inbox/ starts one-file runs: parts of a series go to inputs/ and wait for their job
+  // file. The S3 filter matches the prefix only, because its suffix match is case-sensitive and
+  // `.ISXD` is a cell set too; this test is the one rule.
+  const isInput = key.startsWith(PREFIX.inbox) && /\.isxd$/i.test(key);
   if (!isJob && !isInput) return null;
   const name = executionNameFor(bucket, key, version);
   const source = { key, ...(versionId ? { versionId } : {}), ...(etag ? { etag } : {}) };

@@ -1,8 +1,8 @@
 /**
  * The execution input of the workflow (README "Starting a run") and where a run keeps its
  * objects in the data bucket:
- * - `inputs/…` input cell sets (read only), `jobs/NAME.json` job files (read only);
- * - `work/<execution>/…` intermediates (plan, items, chunk parts, results; expired by lifecycle);
+ * - `inputs/…` and `inbox/…` input cell sets (read only), `jobs/NAME.json` job files (read only);
+ * - `work/runs/<execution>/…` intermediates (plan, items, chunk parts, results; expired by lifecycle);
  * - `outputs/…` results; a run is complete only when its `manifest.json` exists.
  *
  * Execution input, one of:
@@ -88,7 +88,10 @@ async function resolveJob(
     job = parsed.data;
     account = job.account;
   }
-  for (const [i, k] of job.inputs.entries()) checkKey(k, `inputs[${i}]`, PREFIX.inputs, /\.isxd$/i);
+  for (const [i, k] of job.inputs.entries()) {
+    const under = k.startsWith(PREFIX.inbox) ? PREFIX.inbox : PREFIX.inputs;
+    checkKey(k, `inputs[${i}]`, under, /\.isxd$/i);
+  }
   const outputPrefix = job.outputPrefix ?? `${PREFIX.outputs}${ctx.executionName}/`;
   checkKey(outputPrefix, 'outputPrefix', PREFIX.outputs, /\/$/);
   return {

@@ -6,8 +6,13 @@ import type { StageName } from '../../lib/job/stages.js';
 /** The Lambda functions: one per stage of the job (lib/job/stages.ts STAGES), plus the trigger. */
 type FunctionName = StageName | 'startFromUpload';
 
-/** Prefixes of the data bucket: read-only inputs and job files, intermediates, results. */
+/**
+ * Prefixes of the data bucket: read-only inputs (`inbox/`: a cell set uploaded there starts a
+ * one-file run; `inputs/`: parts of series, started by a job file), job files, intermediates,
+ * results.
+ */
 const DATA_PREFIXES = {
+  inbox: 'inbox/',
   inputs: 'inputs/',
   jobs: 'jobs/',
   work: 'work/',

@@ -9,7 +9,7 @@
  * far below it (the local job peaks at 100–120 MB RSS on 200–1 000 cells × 36 000 frames).
  *
  * Publishing (lib/job/publish.ts): Plan claims the output prefix, the Map tasks write only
- * under work/<execution>/, and only Finalize (or Record failure, for failure.json) writes under
+ * under work/runs/<execution>/, and only Finalize (or Record failure, for failure.json) writes under
  * the output prefix, so a Lambda still running after its Map Run failed cannot touch it.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -132,14 +132,17 @@ class SpikePipeline extends Construct {
       recordFailure: failure,
     };
 
-    const { inputs, jobs, work, outputs } = DATA_PREFIXES;
+    const { inbox, inputs, jobs, work, outputs } = DATA_PREFIXES;
+    buckets.grantPrefix(plan, inbox, 'read');
     buckets.grantPrefix(plan, inputs, 'read');
     buckets.grantPrefix(plan, jobs, 'read');
     buckets.grantPrefix(plan, work, 'write');
     buckets.grantList(plan, outputs);
+    buckets.grantPrefix(chunk, inbox, 'read');
     buckets.grantPrefix(chunk, inputs, 'read');
     buckets.grantPrefix(chunk, work, 'read', 'write');
     // Assemble stages its outputs in work/: it has no access to outputs/ at all.
+    buckets.grantPrefix(file, inbox, 'read');
     buckets.grantPrefix(file, inputs, 'read');
     buckets.grantPrefix(file, work, 'read', 'write');
     buckets.grantPrefix(finalize, work, 'read', 'write', 'delete');

@@ -1,5 +1,5 @@
 /**
- * S3 → Lambda triggers: `jobs/*.json` starts a series run, `inputs/*.isxd` a one-file run
+ * S3 → Lambda triggers: `jobs/*.json` starts a series run, `inbox/*.isxd` a one-file run
  * (functions/startFromUpload.ts). The trigger may only start executions of this state machine.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -35,9 +35,10 @@ class Triggers extends Construct {
       prefix: DATA_PREFIXES.jobs,
       suffix: '.json',
     });
+    // No suffix filter: S3 matches suffixes case-sensitively, the trigger's code (the one
+    // rule) takes `.isxd` in any case and ignores the rest.
     data.addEventNotification(s3.EventType.OBJECT_CREATED, destination, {
-      prefix: DATA_PREFIXES.inputs,
-      suffix: '.isxd',
+      prefix: DATA_PREFIXES.inbox,
     });
   }
 }

@@ -3,7 +3,7 @@
  * the same stages run on a laptop and on AWS:
  *
  * - the **work area** is private to one run: the job record, chunk parts and results, staged
- *   outputs, error records (local: a staging folder beside --out; AWS: `work/<execution>/`);
+ *   outputs, error records (local: a staging folder beside --out; AWS: `work/runs/<execution>/`);
  * - the **output location** receives results only when Finalize publishes them
  *   (publish.ts), `manifest.json` last (local: the --out folder; AWS: the output prefix);
  * - the **claim** makes one run at a time own the output location (local: the staging folder,

@@ -443,26 +443,57 @@ describeShared('upload triggers', () => {
   const filters = () => notificationFilters(template);
 
   /** Uploads an object and returns the S3 notification(s) it produced, as S3 would deliver them. */
-  async function upload(key: string, body: Uint8Array | string): Promise<S3Event> {
+  async function uploadEvents(key: string, body: Uint8Array | string): Promise<S3Event[]> {
     const events: S3Event[] = [];
+    const raw: S3Event[] = [];
     const listener = (e: S3Event) => {
+      raw.push(e);
       const n = asS3Notification(e, filters());
       if (n?.Records.some((r) => decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')) === key))
         events.push(n);
     };
     local.onS3Event(listener);
     await put(key, body);
-    for (let i = 0; i < 100 && events.length === 0; i++)
-      await new Promise((r) => setTimeout(r, 10));
+    // s3rver emits its event once the object is stored; wait for it (filtered or not)
+    for (let i = 0; i < 100 && raw.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(raw.length).toBeGreaterThan(0);
+    return events;
+  }
+
+  async function upload(key: string, body: Uint8Array | string): Promise<S3Event> {
+    const events = await uploadEvents(key, body);
     expect(events).toHaveLength(1);
     return events[0];
   }
 
-  it('runs one file with default parameters when a cell set is uploaded under inputs/', async () => {
+  it('starts nothing for parts of a series uploaded under inputs/', async () => {
+    // Act
+    const events = await uploadEvents(
+      'inputs/later/part1.isxd',
+      readFileSync(sharedPath('data', 'cellset_series_part1.isxd')),
+    );
+    // Assess
+    expect(events).toEqual([]);
+  });
+
+  it('takes a cell set under inbox/ whatever the case of its extension, and ignores the rest', async () => {
+    // Prepare
+    const sfn = localStepFunctions(async (name) => ({ name, status: 'SUCCEEDED', output: null }));
+    const upper = await upload('inbox/UPPER.ISXD', 'x');
+    const notes = await upload('inbox/notes.txt', 'x');
+    // Act
+    const a = await trigger.startFromUpload(upper, sfn);
+    const b = await trigger.startFromUpload(notes, sfn);
+    // Assess
+    expect(a.started).toHaveLength(1);
+    expect(b).toEqual({ started: [], duplicates: [], ignored: ['inbox/notes.txt'] });
+  });
+
+  it('runs one file with default parameters when a cell set is uploaded under inbox/', async () => {
     // Prepare
     const sfn = localStepFunctions((name, input) => execute(name, input));
     const event = await upload(
-      'inputs/single/my part1.isxd',
+      'inbox/single/my part1.isxd',
       readFileSync(sharedPath('data', 'cellset_series_part1.isxd')),
     );
     // Act

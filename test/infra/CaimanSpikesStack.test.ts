@@ -343,7 +343,7 @@ describe('CaimanSpikesStack', () => {
   });
 
   describe('triggers', () => {
-    it('calls the trigger for job files under jobs/ and cell sets under inputs/', () => {
+    it('calls the trigger for job files under jobs/ and anything under inbox/ (never inputs/)', () => {
       // Prepare
       const trigger = idOf('AWS::Lambda::Function', 'TriggersstartFromUpload');
       // Assess
@@ -366,10 +366,7 @@ describe('CaimanSpikesStack', () => {
               Events: ['s3:ObjectCreated:*'],
               Filter: {
                 Key: {
-                  FilterRules: [
-                    { Name: 'suffix', Value: '.isxd' },
-                    { Name: 'prefix', Value: 'inputs/' },
-                  ],
+                  FilterRules: [{ Name: 'prefix', Value: 'inbox/' }],
                 },
               },
               LambdaFunctionArn: { 'Fn::GetAtt': [trigger, 'Arn'] },
@@ -404,19 +401,28 @@ describe('CaimanSpikesStack', () => {
     it.each([
       [
         'PipelineplanJob',
-        { 's3:GetObject': ['data/inputs/*', 'data/jobs/*'], 's3:PutObject': ['data/work/*'] },
+        {
+          's3:GetObject': ['data/inbox/*', 'data/inputs/*', 'data/jobs/*'],
+          's3:PutObject': ['data/work/*'],
+        },
         ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ],
       [
         'PipelinedeconvolveChunk',
-        { 's3:GetObject': ['data/inputs/*', 'data/work/*'], 's3:PutObject': ['data/work/*'] },
+        {
+          's3:GetObject': ['data/inbox/*', 'data/inputs/*', 'data/work/*'],
+          's3:PutObject': ['data/work/*'],
+        },
         ['dynamodb:UpdateItem'],
       ],
       [
         // Assemble stages its outputs in work/: no access to outputs/ at all, so a late
         // invocation (after its Map Run failed) cannot write there.
         'PipelineassembleFile',
-        { 's3:GetObject': ['data/inputs/*', 'data/work/*'], 's3:PutObject': ['data/work/*'] },
+        {
+          's3:GetObject': ['data/inbox/*', 'data/inputs/*', 'data/work/*'],
+          's3:PutObject': ['data/work/*'],
+        },
         ['dynamodb:UpdateItem'],
       ],
       [
