@@ -6,13 +6,12 @@
  * with an existing name is refused by Step Functions, so a duplicated S3 event starts one run.
  */
 import { createHash } from 'node:crypto';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context, S3Event } from 'aws-lambda';
 import { InvalidInputError } from '../lib/errors.js';
+import { sfn } from './shared/clients.js';
 import { PREFIX } from './shared/jobInput.js';
 import { logger, wrapHandler } from './shared/middleware.js';
-
-const sfn = new SFNClient({});
 
 /** The part of SFNClient the trigger needs (tests bind a local runner). */
 interface StartsExecutions {

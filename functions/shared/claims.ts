@@ -10,7 +10,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidInputError } from '../../lib/errors.js';
 import type { RunRef } from '../../lib/job/store.js';
-import { ddb, tableName } from './usage.js';
+import { ddb } from './clients.js';
+import { tableName } from './usage.js';
 import { LAMBDA_MAX_MINUTES, RUN_TIMEOUT_HOURS } from './workflow.js';
 
 interface ClaimItem extends RunRef {

@@ -17,16 +17,14 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   S3ServiceException,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ByteSink, ByteSource } from '../../lib/bytes.js';
 import { InternalError, InvalidInputError } from '../../lib/errors.js';
-
-/** The module's client (tests add middleware to it to inject per-key failures). */
-const s3 = new S3Client({});
+import { s3 } from './clients.js';
 
 /** The part of S3Client these helpers use (tests pass a fake). */
 interface S3Sender {

@@ -8,18 +8,12 @@
  * - monthly   pk `ACCOUNT#<account>`, sk `MONTH#<yyyy-mm>`: `ADD` totals, applied only by the
  *   invocation whose conditional put of the record succeeded.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InternalError } from '../../lib/errors.js';
 import type { Meter } from '../../lib/job/store.js';
 import type { UsageRecord } from '../../lib/job/usage.js';
-
-const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+import { ddb } from './clients.js';
 
 function tableName(): string {
   const name = process.env.USAGE_TABLE;
@@ -100,4 +94,4 @@ async function recordUsage(usage: UsageRecord): Promise<{ written: boolean; usag
   return { written: true, usage };
 }
 
-export { ddb, meterCompute, readMeter, recordUsage, tableName };
+export { meterCompute, readMeter, recordUsage, tableName };
