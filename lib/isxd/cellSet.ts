@@ -333,6 +333,20 @@ class CellSetFileReader implements CellSetReader {
         );
       }
     }
+    // The official reader tolerates slack smaller than one cell (floor(D / B), §5.1); we do
+    // not: slack means the footer's geometry (numTimes, numPixels) or the data section is
+    // wrong, and reading on would misalign every trace.
+    if (numCells * bytesPerCell !== BigInt(this.dataSize)) {
+      throw new IsxdFormatError(
+        this.file,
+        IsxdErrorCode.DataSize,
+        "data section size does not match the footer's geometry",
+        {
+          expected: `${numCells * bytesPerCell} bytes (${numCells} cells × 4·(${this.width}·${this.height} + ${this.numTimes}))`,
+          actual: `${this.dataSize} bytes (${BigInt(this.dataSize) - numCells * bytesPerCell} too many)`,
+        },
+      );
+    }
     this.numCells = Number(numCells);
     this.bytesPerCell = Number(bytesPerCell);
     this.pixels = this.width * this.height;

@@ -319,6 +319,53 @@ describe('cell sets written from scratch', () => {
     });
   });
 
+  it.each<[string, (data: Uint8Array, root: JsonObject) => Uint8Array, RegExp]>([
+    // B = 4·(3·2 + 12) = 72 bytes per cell, 3 cells = 216 bytes.
+    [
+      '4 slack bytes after the cells',
+      (d) => concatBytes(d, new Uint8Array(4)),
+      /216 bytes.*220 bytes \(4 too many\)/,
+    ],
+    [
+      'junk bytes before a valid file',
+      (d) => concatBytes(new Uint8Array(8), d),
+      /216 bytes.*224 bytes \(8 too many\)/,
+    ],
+    [
+      'a footer numTimes one frame short',
+      (d, r) => {
+        objectAt(r, 'timingInfo').members.set('numTimes', jsonInt(11));
+        return d;
+      },
+      // B' = 4·(6 + 11) = 68: 216 bytes = 3 cells and 12 bytes more.
+      /204 bytes \(3 cells × 4·\(3·2 \+ 11\)\).*216 bytes \(12 too many\)/,
+    ],
+    [
+      'a footer numPixels one pixel short',
+      (d, r) => {
+        objectAt(objectAt(r, 'spacingInfo'), 'numPixels').members.set('y', jsonInt(1));
+        return d;
+      },
+      // B' = 4·(3 + 12) = 60: 216 bytes = 3 cells and 36 bytes more.
+      /180 bytes .*216 bytes \(36 too many\)/,
+    ],
+  ])('refuses %s, naming the expected and actual data size', async (_, mutate, message) => {
+    // Prepare
+    const { bytes } = await makeCellSet(header, 3, 7);
+    const { data, root } = splitContainer(bytes);
+    const data2 = mutate(data, root);
+    const edited = concatBytes(data2, encodeFooter(root));
+    // Act
+    const result = open(edited, 'geometry.isxd');
+    // Assess
+    await expect(result).rejects.toMatchObject({
+      code: IsxdErrorCode.DataSize,
+      file: 'geometry.isxd',
+    });
+    await expect(result).rejects.toThrow(message);
+    await expect(result).rejects.toThrow(/^geometry\.isxd: data section size does not match/);
+  });
+
   it('writes all 18 keys with fileVersion 5 and the official defaults', async () => {
     // Prepare
     const { bytes } = await makeCellSet(
