@@ -191,6 +191,18 @@ class FooterFields {
       2 ** 32 - 1,
     );
     const period = this.ratio(this.member(obj, 'period', `${path}.period`), `${path}.period`);
+    // A frame period ≤ 0 makes every sample time (and the AR time constants) meaningless.
+    if (period.num === 0n || period.num < 0n !== period.den < 0n) {
+      throw new IsxdFormatError(
+        this.file,
+        IsxdErrorCode.OutOfRange,
+        `footer field ${path}.period is invalid`,
+        {
+          expected: 'a positive frame period (num/den > 0 seconds)',
+          actual: `${period.num}/${period.den}`,
+        },
+      );
+    }
     const start = this.time(this.member(obj, 'start', `${path}.start`), `${path}.start`);
     const croppedValue = obj.members.get('cropped');
     const cropped =

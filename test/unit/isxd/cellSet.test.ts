@@ -366,6 +366,30 @@ describe('cell sets written from scratch', () => {
     await expect(result).rejects.toThrow(/^geometry\.isxd: data section size does not match/);
   });
 
+  it.each<[string, number, number]>([
+    ['zero', 0, 1000],
+    ['negative', -50, 1000],
+    ['negative (in the denominator)', 50, -1000],
+  ])('refuses a %s frame period at open, naming the file and the value', async (_, num, den) => {
+    // Prepare
+    const { bytes } = await makeCellSet(header, 3, 7);
+    const edited = editFooter(bytes, (r) => {
+      const period = objectAt(objectAt(r, 'timingInfo'), 'period');
+      period.members.set('num', jsonInt(num));
+      period.members.set('den', jsonInt(den));
+    });
+    // Act
+    const result = open(edited, 'period.isxd');
+    // Assess
+    await expect(result).rejects.toMatchObject({
+      code: IsxdErrorCode.OutOfRange,
+      file: 'period.isxd',
+    });
+    await expect(result).rejects.toThrow(
+      `period.isxd: footer field timingInfo.period is invalid; expected a positive frame period (num/den > 0 seconds); got ${num}/${den}`,
+    );
+  });
+
   it('writes all 18 keys with fileVersion 5 and the official defaults', async () => {
     // Prepare
     const { bytes } = await makeCellSet(
