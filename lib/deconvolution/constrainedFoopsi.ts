@@ -19,6 +19,7 @@
 import { DeconvolutionError, InvalidParameterError } from '../errors.js';
 import { estimateParameters, validSamples } from './arEstimation.js';
 import { cvxpyFoopsi } from './cvx/cvxpyFoopsi.js';
+import { arRoots } from './linalg.js';
 import { constrainedOasisAr1 } from './oasisAr1.js';
 import { constrainedOasisAr2 } from './oasisAr2.js';
 import {
@@ -87,19 +88,108 @@ function constrainedFoopsi(
   }
   if (g === null || sn === null)
     throw new DeconvolutionError('parameter estimation returned nothing');
+  if (!Number.isFinite(sn)) throw overflowError('the noise estimate sn', sn, observed);
+  if (p > 0 && P.g !== null && P.g.length !== p) {
+    // CaImAn silently uses g[:p], which for an AR(2) list such as [1.7, −0.71] at p = 1 explodes.
+    const hint =
+      P.g.length <= MAX_OASIS_ORDER ? ` (${P.g.length} given: use p = ${P.g.length})` : '';
+    throw new InvalidParameterError(
+      'g',
+      P.g,
+      `${p} AR coefficient${p > 1 ? 's' : ''} for p = ${p}${hint}`,
+    );
+  }
+  if (p > 0) assertDecayingKernel(g, P.g !== null, P.fudge_factor);
+  assertFloat32Range(trace, P.method_deconvolution, p);
 
   const buffers = out === undefined ? null : outputViews(out, T);
   if (p === 0) return passthrough(trace, sn, weights, buffers);
   if (p === 1 && P.method_deconvolution === 'oasis')
-    return solveAr1(trace, g, sn, P, weights, buffers);
-  const res =
+    return assertFiniteScalars(solveAr1(trace, g, sn, P, weights, buffers), observed);
+  const res = assertFiniteScalars(
     P.method_deconvolution === 'cvxpy'
       ? solveCvx(trace, g, sn, P, weights)
-      : solveAr2(trace, g, sn, P, weights);
+      : solveAr2(trace, g, sn, P, weights),
+    observed,
+  );
   if (buffers === null) return res;
   buffers.c.set(res.c);
   buffers.sp.set(res.sp);
   return { ...res, c: buffers.c, sp: buffers.sp };
+}
+
+/** max |y| over the observed samples (for the overflow message only). */
+function maxAbsolute(y: Trace): number {
+  let m = 0;
+  for (let t = 0; t < y.length; t++) m = Math.max(m, Math.abs(y[t]));
+  return m;
+}
+
+function overflowError(what: string, value: number, observed: Trace): DeconvolutionError {
+  return new DeconvolutionError(
+    `${what} is ${value}: the trace (max |y| = ${maxAbsolute(observed).toExponential(3)}) overflows ` +
+      "the float32 arithmetic CaImAn's OASIS and noise estimate use; expected values whose squares " +
+      'summed over the trace stay below 3.4e38 (rescale the trace)',
+    'Overflow',
+  );
+}
+
+/** The scalars of an ok result are finite (c and sp are checked by the solvers' passes). */
+function assertFiniteScalars(r: FoopsiResult, observed: Trace): FoopsiResult {
+  const scalars: [string, number][] = [
+    ['the baseline bl', r.bl],
+    ['c1', r.c1],
+    ['lambda', r.lam ?? 0],
+  ];
+  for (let i = 0; i < r.g.length; i++) scalars.push([`g[${i}]`, r.g[i]]);
+  for (const [what, v] of scalars) if (!Number.isFinite(v)) throw overflowError(what, v, observed);
+  return r;
+}
+
+/** Largest finite float32 (the OASIS solvers work on fl32(y), as CaImAn does). */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The AR kernel must decay: every root of z^p − g₁z^{p−1} − … − g_p inside the unit circle
+ * (|g| < 1 for p = 1; for p = 2 |g₂| < 1, g₁ + g₂ < 1, g₂ − g₁ < 1). Otherwise the calcium
+ * c_t = Σ g_i c_{t−i} + s_t grows without bound and every method returns garbage (CaImAn does).
+ * A given kernel is the user's parameter; an estimated one comes from the trace (roots > 1 are
+ * already replaced there, so only a fudge factor ≥ 1 can push a root out).
+ */
+function assertDecayingKernel(g: Float64Array, given: boolean, fudgeFactor: number): void {
+  const { re, im } = arRoots(g);
+  let modulus = 0;
+  for (let i = 0; i < g.length; i++) modulus = Math.max(modulus, Math.hypot(re[i], im[i]));
+  if (modulus < 1) return;
+  const list = `[${Array.from(g).join(', ')}]`;
+  const rule =
+    'a decaying AR kernel (every root of z^p − g₁z^{p−1} − … − g_p inside the unit circle, e.g. 0 < g < 1 for p = 1)';
+  if (given) {
+    throw new InvalidParameterError('g', list, `${rule}; its largest root has modulus ${modulus}`);
+  }
+  throw new DeconvolutionError(
+    `the estimated AR kernel g = ${list} does not decay (largest root ${modulus} ≥ 1 after fudge_factor = ${fudgeFactor}); ` +
+      'expected a fudge_factor that keeps the roots below 1 (≤ 1, default 0.96), or give g',
+    'NonDecayingKernel',
+  );
+}
+
+/**
+ * The OASIS paths (and p = 0's passthrough is exempt: no arithmetic) round y to float32; a
+ * float64 trace beyond ±3.4e38 would become ±Infinity there (bl = Infinity).
+ */
+function assertFloat32Range(trace: Trace, method: string, p: number): void {
+  if (trace instanceof Float32Array || method !== 'oasis' || p === 0) return;
+  for (let t = 0; t < trace.length; t++) {
+    const y = trace[t];
+    if (y > FLOAT32_MAX || y < -FLOAT32_MAX) {
+      throw new DeconvolutionError(
+        `trace value ${y} at frame ${t} is beyond the float32 range (±${FLOAT32_MAX}) that OASIS works in; ` +
+          'expected values within it (rescale the trace)',
+        'OutOfRange',
+      );
+    }
+  }
 }
 
 /** The first T entries of the caller's buffers. */
@@ -146,14 +236,6 @@ function solveAr1(
   weights: Uint8Array | null,
   out: FoopsiOutput | null,
 ): FoopsiResult {
-  if (P.g !== null && P.g.length > 1) {
-    // CaImAn silently uses g[0] alone, which for an AR(2) list such as [1.7, −0.71] explodes into NaN.
-    throw new InvalidParameterError(
-      'g',
-      P.g,
-      'one AR coefficient for p = 1 (two are given; use p = 2)',
-    );
-  }
   const optimizeB = P.bl === null;
   const y32 = float32Data(trace, P.bl, weights);
   const g1 = Math.fround(g[0]);
@@ -235,6 +317,7 @@ function solveCvx(
     basNonneg: P.bas_nonneg,
     solvers: parseSolvers(P.solvers),
   });
+  assertFinite(res.c, res.sp, null, g);
   return { c: res.c, bl: res.bl, c1: res.c1, g: Array.from(g), sn, sp: res.sp, lam: null };
 }
 
@@ -291,14 +374,7 @@ function removeTransientChecked(
     return 0;
   }
   const bad = transientPass(c, s, weights, c1, kappa);
-  if (bad >= 0)
-    assertFinite(
-      c.subarray(bad),
-      s.subarray(bad),
-      weights === null ? null : weights.subarray(bad),
-      g,
-      bad,
-    );
+  if (bad >= 0) throw divergedError(bad, g);
   return c1;
 }
 
@@ -316,18 +392,18 @@ function transientPass(
   let kt = 1;
   for (let t = 0; t < c.length; t++) {
     const ct = c[t];
-    if ((weights === null || weights[t] !== 0) && !(Number.isFinite(ct) && Number.isFinite(s[t])))
+    const v = Math.fround(ct - c1 * kt);
+    if ((weights === null || weights[t] !== 0) && !(Number.isFinite(v) && Number.isFinite(s[t])))
       return t;
-    c[t] = Math.fround(ct - c1 * kt);
+    c[t] = v;
     kt *= kappa;
   }
   return -1;
 }
 
 /**
- * A kernel that does not decay (g ≥ 1, or p = 1 handed an AR(2) list such as [1.7, −0.71],
- * of which CaImAn uses only 1.7) overflows, and CaImAn returns NaN garbage. We stop with an
- * error that names g instead of handing NaN to the user.
+ * The last guard: an ok result never holds a non-finite value at an observed frame (the kernel
+ * check above makes this unreachable for decaying kernels; a solver fault would still stop here).
  */
 function assertFinite(
   c: Float64Array,
@@ -338,14 +414,16 @@ function assertFinite(
 ): void {
   for (let t = 0; t < c.length; t++) {
     if (weights !== null && weights[t] === 0) continue;
-    if (!Number.isFinite(c[t]) || !Number.isFinite(s[t])) {
-      throw new DeconvolutionError(
-        `the deconvolution diverged at frame ${t + offset} (non-finite calcium): g = [${Array.from(g).join(', ')}] ` +
-          'is not a decaying AR kernel; expected AR roots in (0, 1), e.g. g < 1 for p = 1',
-        'Diverged',
-      );
-    }
+    if (!Number.isFinite(c[t]) || !Number.isFinite(s[t])) throw divergedError(t + offset, g);
   }
+}
+
+function divergedError(t: number, g: ArrayLike<number>): DeconvolutionError {
+  return new DeconvolutionError(
+    `the deconvolution diverged at frame ${t} (non-finite calcium) with g = [${Array.from(g).join(', ')}]; ` +
+      'expected a decaying AR kernel (AR roots inside the unit circle, e.g. 0 < g < 1 for p = 1) and finite samples',
+    'Diverged',
+  );
 }
 
 /** Gap frames: NaN in c, 0 in sp. */
@@ -359,13 +437,19 @@ function finishGaps(c: Float64Array, sp: Float64Array, weights: Uint8Array | nul
   }
 }
 
-/** 1 per observed frame, 0 per NaN frame; null when the trace has no NaN. */
+/** 1 per observed frame, 0 per NaN frame; null when the trace has no NaN. ±Infinity is refused. */
 function gapWeights(trace: Trace): Uint8Array | null {
   let weights: Uint8Array | null = null;
   for (let t = 0; t < trace.length; t++) {
-    if (Number.isNaN(trace[t])) {
+    const y = trace[t];
+    if (Number.isNaN(y)) {
       if (weights === null) weights = new Uint8Array(trace.length).fill(1);
       weights[t] = 0;
+    } else if (y === Number.POSITIVE_INFINITY || y === Number.NEGATIVE_INFINITY) {
+      throw new DeconvolutionError(
+        `sample ${t} of the trace is ${y}: expected finite fluorescence (NaN marks a missing frame)`,
+        'NonFiniteSample',
+      );
     }
   }
   return weights;

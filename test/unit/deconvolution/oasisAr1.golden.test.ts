@@ -5,8 +5,8 @@
  * of §1 is applied here.
  *
  * Tolerances (README "Comparing"): arrays |Δ| ≤ 1e-4·max|expected| + 1e-6; bl relative 1e-5
- * (absolute 1e-6 near 0); λ relative 1e-3. The pass rate must be ≥ 99 % of the non-optimize_g
- * cases: a float64 port reaches ~98.5 %, the float32 emulation closes most of the gap.
+ * (absolute 1e-6 near 0); λ relative 1e-3. Every non-optimize_g case must pass but those in
+ * KNOWN_EXCEPTIONS (a float64 port reaches ~98.5 %; the float32 emulation closes the gap).
  * optimize_g cases are compared for plausibility only (g in bounds, corr(c) > 0.9), because
  * CaImAn's finite-difference L-BFGS-B on a float32 objective is not reproducible (§5.3).
  */
@@ -25,7 +25,12 @@ const FILES = ['oasis_p1.json', 'ideas_samples.json', 'edge_cases.json'];
 const TIGHT_RTOL = 1e-5;
 const BL_RTOL = 1e-5;
 const LAM_RTOL = 1e-3;
-const MIN_PASS_RATE = 0.99;
+/** Cases the solver is not expected to reproduce, and why. */
+const KNOWN_EXCEPTIONS: Record<string, string> = {
+  // g = 1.7 explodes: CaImAn's float32 c overflows to NaN. constrainedFoopsi refuses this
+  // input before the solver (test/golden KNOWN_EXCEPTIONS), so no user ever gets either.
+  'g_given/p1_g_two_values': 'non-decaying kernel (CaImAn returns NaN)',
+};
 
 const f32 = Math.fround;
 
@@ -80,10 +85,10 @@ function isOptimizeG(cs: GoldenCase): boolean {
 
 describeShared('constrainedOasisAr1 against the CaImAn goldens (p = 1)', () => {
   const cases = FILES.flatMap((f) => readGolden<GoldenFile>(f).cases.filter(isP1Oasis));
-  const parity = cases.filter((cs) => !isOptimizeG(cs));
+  const parity = cases.filter((cs) => !isOptimizeG(cs) && !(cs.id in KNOWN_EXCEPTIONS));
   const plausible = cases.filter(isOptimizeG);
 
-  it(`reproduces c, sp, bl and λ in ≥ ${MIN_PASS_RATE * 100} % of the parity cases`, () => {
+  it('reproduces c, sp, bl and λ in every parity case (KNOWN_EXCEPTIONS aside)', () => {
     // Prepare
     const failures: string[] = [];
     let tight = 0;
@@ -112,7 +117,8 @@ describeShared('constrainedOasisAr1 against the CaImAn goldens (p = 1)', () => {
         `${failures.length ? `; failing:\n  ${failures.join('\n  ')}` : ''}`,
     );
     expect(parity.length).toBeGreaterThanOrEqual(100);
-    expect(rate).toBeGreaterThanOrEqual(MIN_PASS_RATE);
+    expect(cases.filter((cs) => cs.id in KNOWN_EXCEPTIONS)).toHaveLength(1);
+    expect(failures).toEqual([]);
   });
 
   describe('optimize_g cases (plausibility)', () => {
