@@ -226,7 +226,9 @@ function decodeCellSetHeader(root: JsonValue, file: string): CellSetHeader {
     activity = f
       .array(get('CellActivity'), 'CellActivity')
       .map((v, i) => f.bool(v, `CellActivity[${i}]`));
-  if (activity.length === 0) activity = names.map(() => true);
+  // The official reader does not check CellActivity's length (§5.7 "Not checked"); it is
+  // read as one flag per cell: a missing entry is its default `true`, an extra one is dropped.
+  if (activity.length !== names.length) activity = names.map((_, i) => activity[i] ?? true);
   let colors: number[] = [];
   if (fileVersion >= 2)
     colors = f

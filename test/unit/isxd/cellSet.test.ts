@@ -525,6 +525,34 @@ describe('cell sets written from scratch', () => {
     expect(reader.header.colors).toEqual([4294967295, 7]);
   });
 
+  it.each<[string, boolean[], boolean[]]>([
+    ['shorter than the cells (missing entries are true)', [false], [false, true, true]],
+    [
+      'longer than the cells (extra entries dropped)',
+      [false, true, false, false],
+      [false, true, false],
+    ],
+  ])(
+    'reads a CellActivity %s, as the official reader does, and writes one per cell',
+    async (_, given, read) => {
+      // Prepare
+      const { bytes } = await makeCellSet(header, 3, 7);
+      const edited = editFooter(bytes, (r) =>
+        r.members.set('CellActivity', {
+          type: 'array',
+          items: given.map((b) => ({ type: 'boolean', value: b })),
+        }),
+      );
+      // Act
+      const reader = await open(edited, 'activity.isxd');
+      const footer = buildCellSetFooter(reader.header, reader.numCells);
+      const rewritten = await open(concatBytes(splitContainer(edited).data, footer));
+      // Assess
+      expect(reader.header.activity).toEqual(read);
+      expect(rewritten.header.activity).toEqual(read);
+    },
+  );
+
   it('rejects a footprint of the wrong size and a header list of the wrong length', async () => {
     // Prepare
     const sink = memorySink();
