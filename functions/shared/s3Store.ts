@@ -55,11 +55,14 @@ function prefixOf(bucket: string, location: string): string {
 /**
  * @param where.outputPrefix - the run's output prefix (omit for a store that only touches the
  *   work area, e.g. to read the job record before the prefix is known)
+ * @param where.attemptId - the running attempt of Finalize / Record failure
  */
 function s3JobStore(where: {
   bucket: string;
   executionName: string;
   outputPrefix?: string;
+  /** The caller's own attempt (awsRequestId), left out of readMeter: it adds its own time. */
+  attemptId?: string;
 }): JobStore {
   const { bucket, executionName } = where;
   const root = workRoot(executionName);
@@ -122,7 +125,7 @@ function s3JobStore(where: {
     openInput: (ref) => s3Source(bucket, ref.name, { size: ref.size, etag: ref.version }),
 
     meter: (stage, ms) => meterCompute(executionName, stage, ms),
-    readMeter: () => readMeter(executionName),
+    readMeter: () => readMeter(executionName, where.attemptId),
     recordUsage: async (usage) => (await recordUsage(usage)).usage,
   };
 }
