@@ -19,10 +19,15 @@ interface FinalizeResult {
   credits: number;
 }
 
-async function finalizeJobTask(event: PlanState, _context?: Context): Promise<FinalizeResult> {
+async function finalizeJobTask(event: PlanState, context?: Context): Promise<FinalizeResult> {
   const startedAt = Date.now();
   const { bucket, outputPrefix, executionName } = event;
-  const store = s3JobStore({ bucket, executionName, outputPrefix });
+  const store = s3JobStore({
+    bucket,
+    executionName,
+    outputPrefix,
+    attemptId: context?.awsRequestId,
+  });
   const report = await finalizeStage(store, await loadJob(store), { startedAt });
   if (report.workLeft !== null) {
     logger.warn('work area not removed (the lifecycle rule expires it)', {

@@ -79,6 +79,7 @@ async function planJobTask(event: PlanEvent, _context?: Context): Promise<PlanSt
     bucket,
     executionName: event.executionName,
     outputPrefix: job.outputPrefix,
+    inputVersions: job.inputVersions,
   });
   const record = await planStage(store, {
     run: { runId: event.executionName, executionId: event.executionId, account: job.account },

@@ -20,7 +20,7 @@ interface FailureEvent extends ExecutionRef {
   error: { Error?: string; Cause?: string };
 }
 
-async function recordFailureTask(event: FailureEvent, _context?: Context) {
+async function recordFailureTask(event: FailureEvent, context?: Context) {
   const startedAt = Date.now();
   const bucket = dataBucket();
   const { executionName, executionId } = event;
@@ -40,7 +40,8 @@ async function recordFailureTask(event: FailureEvent, _context?: Context) {
   const outputPrefix = job
     ? prefixOf(bucket, job.location)
     : (resolved?.outputPrefix ?? fallbackPrefix);
-  const outcome = await failStage(s3JobStore({ bucket, executionName, outputPrefix }), {
+  const attemptId = context?.awsRequestId;
+  const outcome = await failStage(s3JobStore({ bucket, executionName, outputPrefix, attemptId }), {
     run: job?.run ?? {
       runId: executionName,
       executionId,
@@ -49,7 +50,7 @@ async function recordFailureTask(event: FailureEvent, _context?: Context) {
     error: { name: event.error.Error ?? 'Unknown', cause: event.error.Cause ?? '' },
     inputs: resolved?.inputs,
     writeReport: true,
-    fallback: () => s3JobStore({ bucket, executionName, outputPrefix: fallbackPrefix }),
+    fallback: () => s3JobStore({ bucket, executionName, outputPrefix: fallbackPrefix, attemptId }),
     startedAt,
   });
   if (outcome.workLeft !== null) {

@@ -12,6 +12,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { deploymentConfig } from './config.js';
 import { DATA_PREFIXES, DataBuckets } from './constructs/DataBuckets.js';
 import { MAP_RESULTS_PREFIX, SpikePipeline } from './constructs/SpikePipeline.js';
 import { Triggers } from './constructs/Triggers.js';
@@ -31,6 +32,7 @@ class CaimanSpikesStack extends Stack {
     this.pipeline = new SpikePipeline(this, 'Pipeline', {
       buckets: this.buckets,
       usage: this.usage,
+      config: deploymentConfig(this.node),
     });
     this.triggers = new Triggers(this, 'Triggers', {
       buckets: this.buckets,
@@ -78,6 +80,10 @@ class CaimanSpikesStack extends Stack {
     ack(
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'AWSLambdaBasicExecutionRole only lets a function write its own CloudWatch logs.',
+    );
+    ack(
+      'AwsSolutions-SQS3',
+      "The trigger's failed-events queue is itself the dead-letter store (a Lambda on-failure destination); nothing consumes it automatically.",
     );
     ack(
       'AwsSolutions-L1',

@@ -6,7 +6,8 @@
  * - `outputs/…` results; a run is complete only when its `manifest.json` exists.
  *
  * Execution input, one of:
- * - inline job `{ inputs: ["inputs/a.isxd", …], params?, options?, outputPrefix?, account? }`;
+ * - inline job `{ inputs: ["inputs/a.isxd", …], params?, options?, outputPrefix?, account? }`; an
+ *   input may be `{ key, versionId }` to read that object version (versioned bucket);
  * - job file   `{ jobFile: { key: "jobs/NAME.json", versionId? }, account? }` (the file holds an
  *   inline job; this is what an upload to jobs/ starts).
  */
@@ -17,8 +18,14 @@ import { DATA_PREFIXES } from './workflow.js';
 
 const PREFIX = DATA_PREFIXES;
 
+/** An input: its key, or its key and the object version to read (versioned bucket). */
+const inputRef = z.union([
+  z.string().min(1),
+  z.strictObject({ key: z.string().min(1), versionId: z.string().min(1).optional() }),
+]);
+
 const inlineJob = z.strictObject({
-  inputs: z.array(z.string().min(1)).min(1).max(10_000),
+  inputs: z.array(inputRef).min(1).max(10_000),
   params: z.record(z.string(), z.unknown()).optional(),
   options: z.record(z.string(), z.unknown()).optional(),
   outputPrefix: z.string().min(1).optional(),
@@ -33,6 +40,8 @@ const jobFileRef = z.strictObject({
 /** A job with every default applied. */
 interface ResolvedJob {
   inputs: string[];
+  /** Input key → the object version the run reads (the rest: the version current at Plan). */
+  inputVersions: Record<string, string>;
   params: Record<string, unknown>;
   options: Record<string, unknown>;
   outputPrefix: string;
@@ -68,7 +77,8 @@ async function resolveJob(
   if (ref.success) {
     const key = ref.data.jobFile.key;
     checkKey(key, 'job file', PREFIX.jobs, /\.json$/);
-    const body = await getJson(ctx.bucket, key);
+    // The job file as uploaded, even if it was replaced since (versioned bucket).
+    const body = await getJson(ctx.bucket, key, ref.data.jobFile.versionId);
     if (body === null)
       throw new InvalidInputError(`job file ${key} does not exist`, 'MissingInput');
     const parsed = inlineJob.safeParse(body);
@@ -88,19 +98,49 @@ async function resolveJob(
     job = parsed.data;
     account = job.account;
   }
-  for (const [i, k] of job.inputs.entries()) {
+  const inputs = job.inputs.map((i) => (typeof i === 'string' ? i : i.key));
+  for (const [i, k] of inputs.entries()) {
     const under = k.startsWith(PREFIX.inbox) ? PREFIX.inbox : PREFIX.inputs;
     checkKey(k, `inputs[${i}]`, under, /\.isxd$/i);
   }
+  const inputVersions = versionsOf(job);
   const outputPrefix = job.outputPrefix ?? `${PREFIX.outputs}${ctx.executionName}/`;
   checkKey(outputPrefix, 'outputPrefix', PREFIX.outputs, /\/$/);
   return {
-    inputs: job.inputs,
+    inputs,
+    inputVersions,
     params: job.params ?? {},
     options: job.options ?? {},
     outputPrefix,
     account: account ?? accountOf(ctx.executionId),
   };
+}
+
+/**
+ * The versions the job names: `{key, versionId}` inputs, and the uploaded object of a one-file
+ * run started by the trigger (`source: {key, versionId}`).
+ * @throws InvalidInputError when one key is given two different versions
+ */
+function versionsOf(job: z.infer<typeof inlineJob>): Record<string, string> {
+  const named: [string, string][] = [];
+  for (const i of job.inputs) {
+    if (typeof i !== 'string' && i.versionId) named.push([i.key, i.versionId]);
+  }
+  const source = job.source;
+  if (source && typeof source.key === 'string' && typeof source.versionId === 'string') {
+    named.push([source.key, source.versionId]);
+  }
+  const versions: Record<string, string> = {};
+  for (const [key, versionId] of named) {
+    if (versions[key] !== undefined && versions[key] !== versionId) {
+      throw new InvalidInputError(
+        `input ${key} is given two versions (${versions[key]}, ${versionId}): a run reads one`,
+        'BadJob',
+      );
+    }
+    versions[key] = versionId;
+  }
+  return versions;
 }
 
 /** The default account billed: the AWS account of the execution ARN (its 5th field). */

@@ -1,15 +1,17 @@
 /**
  * The only middy + Powertools logger setup. Every handler is `wrapHandler(name, fn)`: the
  * logger gets the Lambda context and, for state-machine tasks, the execution id on every line;
- * compute time is metered per execution (functions/shared/usage.ts) whether the task succeeds
- * or fails; a task failure is logged and rethrown unchanged so Step Functions matches its
+ * compute time is metered per execution and attempt (functions/shared/usage.ts: a provisional
+ * charge of the whole remaining time when the attempt starts, replaced by the time it ran when it
+ * ends, succeeded or failed); a task failure is logged and rethrown unchanged so Step Functions matches its
  * `name` in Retry/Catch.
  */
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { meterCompute } from './usage.js';
+import { endAttempt, startAttempt } from './usage.js';
 import type { FunctionName } from './workflow.js';
 
 /** Module-scope logger shared by all handlers of one bundle. */
@@ -37,33 +39,51 @@ function executionOf(event: unknown): ExecutionRef | null {
 function wrapHandler<E, R>(name: FunctionName, fn: (event: E, context: Context) => Promise<R>) {
   const elapsed = (internal: Record<string, unknown>) =>
     Date.now() - (typeof internal.startedAt === 'number' ? internal.startedAt : Date.now());
-  const meter = async (event: unknown, ms: number) => {
-    const execution = executionOf(event);
-    if (!execution) return;
+  /** Metering never fails a task: a lost meter write is logged. */
+  const safely = async (what: string, write: () => Promise<void>) => {
     try {
-      await meterCompute(execution.executionName, name, ms);
+      await write();
     } catch (error) {
-      logger.error('could not meter compute time', { error: error as Error });
+      logger.error(`could not ${what}`, { error: error as Error });
     }
+  };
+  const attemptOf = (internal: Record<string, unknown>) => String(internal.attemptId);
+  const end = async (request: { event: unknown; internal: Record<string, unknown> }) => {
+    const execution = executionOf(request.event);
+    const ms = elapsed(request.internal);
+    if (execution) {
+      await safely('meter compute time', () =>
+        endAttempt(execution.executionName, name, attemptOf(request.internal), ms),
+      );
+    }
+    return ms;
   };
   return middy<E, R, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       before: async (request) => {
         request.internal.startedAt = Date.now();
+        request.internal.attemptId = request.context?.awsRequestId || randomUUID();
         const execution = executionOf(request.event);
-        if (execution) logger.appendKeys({ executionId: execution.executionId });
+        if (execution) {
+          logger.appendKeys({ executionId: execution.executionId });
+          // The provisional charge: what this attempt costs if it never reports (killed by its
+          // timeout or out of memory), i.e. the whole time it has left.
+          const left = request.context?.getRemainingTimeInMillis?.() ?? 0;
+          await safely('meter the attempt', () =>
+            startAttempt(execution.executionName, name, attemptOf(request.internal), left),
+          );
+        }
         logger.info(`${name} started`);
       },
       after: async (request) => {
-        const ms = elapsed(request.internal);
-        await meter(request.event, ms);
+        const ms = await end(request);
         logger.info(`${name} finished`, { ms });
       },
       onError: async (request) => {
         const error = request.error;
         logger.error(`${name} failed`, { error: error as Error });
-        await meter(request.event, elapsed(request.internal));
+        await end(request);
       },
     })
     .handler(fn);

@@ -1,8 +1,8 @@
 /**
  * S3 adapters for lib/bytes.ts. One module-scope S3Client built with the SDK's defaults (so the
  * standard AWS_ENDPOINT_URL_S3 / AWS_REQUEST_CHECKSUM_CALCULATION variables configure it).
- * A ByteSource reads with ranged GetObject (pinned to the ETag seen at plan time, so an input
- * replaced mid-run fails instead of mixing versions); a ByteSink streams through a lib-storage
+ * A ByteSource reads with ranged GetObject pinned to the VersionId and ETag seen at plan time
+ * (a re-upload mid-run is not seen; an unversioned input replaced mid-run fails); a ByteSink streams through a lib-storage
  * Upload, so the object appears whole on `close` or not at all on `abort`.
  */
 import { once } from 'node:events';
@@ -52,15 +52,34 @@ function isChanged(error: unknown): boolean {
   return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412;
 }
 
-/** Size and ETag of an object; a missing object is an InvalidInputError naming the key. */
-async function headObject(bucket: string, key: string): Promise<{ size: number; etag: string }> {
+/** What pins one object's content: its size, ETag and (versioned bucket) VersionId. */
+interface ObjectPin {
+  size: number;
+  etag: string;
+  versionId?: string;
+}
+
+/**
+ * Size, ETag and VersionId of an object (of `versionId` when given, else the current version);
+ * a missing object is an InvalidInputError naming the key.
+ */
+async function headObject(bucket: string, key: string, versionId?: string): Promise<ObjectPin> {
   try {
-    const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { size: out.ContentLength ?? 0, etag: out.ETag ?? '' };
+    const out = await s3.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+    );
+    const id = out.VersionId ?? versionId;
+    // An unversioned bucket answers VersionId "null" (or nothing): only the ETag pins it.
+    return {
+      size: out.ContentLength ?? 0,
+      etag: out.ETag ?? '',
+      ...(id && id !== 'null' ? { versionId: id } : {}),
+    };
   } catch (error) {
     if (isMissing(error) || isForbidden(error)) {
+      const which = versionId ? ` (version ${versionId})` : '';
       throw new InvalidInputError(
-        `input ${key} does not exist in the data bucket (or is not readable)`,
+        `input ${key}${which} does not exist in the data bucket (or is not readable)`,
         'MissingInput',
         { cause: error },
       );
@@ -70,12 +89,14 @@ async function headObject(bucket: string, key: string): Promise<{ size: number; 
 }
 
 /**
- * A ByteSource over one S3 object. `known` (from the plan) skips the HEAD and pins the ETag.
+ * A ByteSource over one S3 object. `known` (from the plan) skips the HEAD and pins the content:
+ * every ranged GET names its VersionId (so a re-upload during the run is not seen) and carries
+ * If-Match with its ETag (so an unversioned object replaced mid-run fails instead of mixing).
  * @param bucket - bucket name
  * @param key - object key, also the source's name in error messages
  */
-function s3Source(bucket: string, key: string, known?: { size: number; etag: string }): ByteSource {
-  let head: Promise<{ size: number; etag: string }> | null = known ? Promise.resolve(known) : null;
+function s3Source(bucket: string, key: string, known?: ObjectPin): ByteSource {
+  let head: Promise<ObjectPin> | null = known ? Promise.resolve(known) : null;
   const info = () => {
     head ??= headObject(bucket, key);
     return head;
@@ -84,7 +105,7 @@ function s3Source(bucket: string, key: string, known?: { size: number; etag: str
     name: key,
     size: async () => (await info()).size,
     async read(offset, length) {
-      const { size, etag } = await info();
+      const { size, etag, versionId } = await info();
       const end = Math.min(offset + length, size);
       if (length <= 0 || offset >= end) return new Uint8Array(0);
       try {
@@ -92,6 +113,7 @@ function s3Source(bucket: string, key: string, known?: { size: number; etag: str
           new GetObjectCommand({
             Bucket: bucket,
             Key: key,
+            VersionId: versionId,
             Range: `bytes=${offset}-${end - 1}`,
             IfMatch: etag || undefined,
           }),
@@ -166,10 +188,19 @@ async function putBytes(
   );
 }
 
-/** An object's bytes; null when it does not exist (404, or 403 for a caller without ListBucket). */
-async function getBytes(bucket: string, key: string): Promise<Uint8Array | null> {
+/**
+ * An object's bytes (of `versionId` when given); null when it does not exist (404, or 403 for a
+ * caller without ListBucket).
+ */
+async function getBytes(
+  bucket: string,
+  key: string,
+  versionId?: string,
+): Promise<Uint8Array | null> {
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const out = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+    );
     return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
   } catch (error) {
     if (isMissing(error) || isForbidden(error)) return null;
@@ -177,9 +208,9 @@ async function getBytes(bucket: string, key: string): Promise<Uint8Array | null>
   }
 }
 
-/** Reads a JSON object; null when it does not exist. */
-async function getJson(bucket: string, key: string): Promise<unknown> {
-  const bytes = await getBytes(bucket, key);
+/** Reads a JSON object (of `versionId` when given); null when it does not exist. */
+async function getJson(bucket: string, key: string, versionId?: string): Promise<unknown> {
+  const bytes = await getBytes(bucket, key, versionId);
   if (bytes === null) return null;
   try {
     return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
@@ -324,7 +355,7 @@ async function copyObject(
   }
 }
 
-export type { S3Sender };
+export type { ObjectPin, S3Sender };
 export {
   COPY_OBJECT_MAX_BYTES,
   copyObject,

@@ -7,7 +7,8 @@
  *   claim            usage table, pk OUTPUT#<bucket>/<prefix>     (claims.ts)
  *   usage ledger     usage table, EXEC#<execution name> METER / USAGE (usage.ts)
  *
- * Inputs are read with ranged GETs pinned to the ETag seen at Plan (s3.ts).
+ * Inputs are read with ranged GETs pinned to the VersionId (versioned bucket) and ETag seen at
+ * Plan (s3.ts); Plan reads the version the run was started for, when the input names one.
  */
 import { InternalError, InvalidInputError } from '../../lib/errors.js';
 import type { JobStore } from '../../lib/job/store.js';
@@ -55,11 +56,16 @@ function prefixOf(bucket: string, location: string): string {
 /**
  * @param where.outputPrefix - the run's output prefix (omit for a store that only touches the
  *   work area, e.g. to read the job record before the prefix is known)
+ * @param where.attemptId - the running attempt of Finalize / Record failure
  */
 function s3JobStore(where: {
   bucket: string;
   executionName: string;
   outputPrefix?: string;
+  /** The caller's own attempt (awsRequestId), left out of readMeter: it adds its own time. */
+  attemptId?: string;
+  /** Input key → the VersionId the run was started for (Plan pins it; default: current). */
+  inputVersions?: Readonly<Record<string, string>>;
 }): JobStore {
   const { bucket, executionName } = where;
   const root = workRoot(executionName);
@@ -83,7 +89,8 @@ function s3JobStore(where: {
           cause: error,
         });
       });
-      return s3Source(bucket, work(key), head);
+      // The run's own objects are read at their ETag only (no s3:GetObjectVersion on work/).
+      return s3Source(bucket, work(key), { size: head.size, etag: head.etag });
     },
     async putWork(key, bytes) {
       await putBytes(bucket, work(key), bytes, contentType(key));
@@ -116,13 +123,19 @@ function s3JobStore(where: {
       ),
 
     async statInput(key) {
-      const { size, etag } = await headObject(bucket, key);
-      return { name: key, size, version: etag };
+      const pin = await headObject(bucket, key, where.inputVersions?.[key]);
+      return {
+        name: key,
+        size: pin.size,
+        version: pin.etag,
+        ...(pin.versionId ? { versionId: pin.versionId } : {}),
+      };
     },
-    openInput: (ref) => s3Source(bucket, ref.name, { size: ref.size, etag: ref.version }),
+    openInput: (ref) =>
+      s3Source(bucket, ref.name, { size: ref.size, etag: ref.version, versionId: ref.versionId }),
 
     meter: (stage, ms) => meterCompute(executionName, stage, ms),
-    readMeter: () => readMeter(executionName),
+    readMeter: () => readMeter(executionName, where.attemptId),
     recordUsage: async (usage) => (await recordUsage(usage)).usage,
   };
 }

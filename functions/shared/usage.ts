@@ -1,19 +1,35 @@
 /**
  * Usage accounting in DynamoDB (one table, pk/sk strings); the record itself is built by
- * lib/job/usage.ts:
- * - meter     pk `EXEC#<execution name>`, sk `METER`: `ADD ms_<function> :ms, n_<function> :1`
- *   after every task invocation (atomic counters, attempts included);
- * - record    pk `EXEC#<execution name>`, sk `USAGE`: written once with
- *   `attribute_not_exists(pk)`, so a retried Finalize / Record failure never bills twice;
- * - monthly   pk `ACCOUNT#<account>`, sk `MONTH#<yyyy-mm>`: `ADD` totals, applied only by the
- *   invocation whose conditional put of the record succeeded.
+ * lib/job/usage.ts. Every step is one single-item write that a retry may repeat (dynalite, the
+ * local stand-in, has no transactions, and none is needed):
+ *
+ * - attempt  pk `EXEC#<execution>`, sk `ATTEMPT#<awsRequestId>`: `{ fn, provisionalMs }` put when
+ *   an invocation starts (provisionalMs = the time it has left, i.e. its configured timeout),
+ *   `ms` set when it ends, failed or not. The meter (readMeter) is the sum over attempts of `ms`,
+ *   or `provisionalMs` for an attempt that never reported: one killed by its timeout or out of
+ *   memory is billed at its configured timeout (as is, when the run fails, an item still running
+ *   after its Map Run failed). The caller's own attempt is left out: it adds its own time so far.
+ * - record   pk `EXEC#<execution>`, sk `USAGE`: put once with `attribute_not_exists(pk)` and
+ *   `monthlyApplied = false`; a retried Finalize / Record failure reuses the stored record.
+ * - monthly  pk `ACCOUNT#<account>`, sk `MONTH#<yyyy-mm>`: the record's totals are added with
+ *   `ADD …, applied :name` under `NOT contains(applied, :name)`, so a repeat is refused; then the
+ *   record gets `monthlyApplied = true`, then `DELETE applied :name` keeps the set small.
+ *
+ * Crash points: after the record put, a retry finds monthlyApplied false and applies the month
+ * (once, by the condition); after the ADD, the retry's ADD is refused and it goes on; after the
+ * SET, the retry only repeats the idempotent DELETE. The `applied` set only holds executions
+ * between their ADD and their DELETE (≤ 80-character names, so thousands fit in DynamoDB's
+ * 400 KB item limit: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html).
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InternalError } from '../../lib/errors.js';
 import type { Meter } from '../../lib/job/store.js';
 import type { UsageRecord } from '../../lib/job/usage.js';
 import { ddb } from './clients.js';
+
+const ATTEMPT = 'ATTEMPT#';
 
 function tableName(): string {
   const name = process.env.USAGE_TABLE;
@@ -21,77 +37,166 @@ function tableName(): string {
   return name;
 }
 
-/** Adds `ms` of compute time of function `fn` to the execution's meter (atomic ADD). */
-async function meterCompute(executionName: string, fn: string, ms: number): Promise<void> {
+const execKey = (executionName: string, sk: string) => ({ pk: `EXEC#${executionName}`, sk });
+const wholeMs = (ms: number) => Math.max(0, Math.round(ms));
+
+/**
+ * Puts the provisional charge of an invocation that starts: its whole remaining time.
+ * @param attemptId - the invocation's awsRequestId
+ */
+async function startAttempt(
+  executionName: string,
+  fn: string,
+  attemptId: string,
+  provisionalMs: number,
+): Promise<void> {
+  await ddb.send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        ...execKey(executionName, `${ATTEMPT}${attemptId}`),
+        fn,
+        provisionalMs: wholeMs(provisionalMs),
+      },
+    }),
+  );
+}
+
+/** Replaces an attempt's provisional charge by the time it actually ran. */
+async function endAttempt(
+  executionName: string,
+  fn: string,
+  attemptId: string,
+  ms: number,
+): Promise<void> {
   await ddb.send(
     new UpdateCommand({
       TableName: tableName(),
-      Key: { pk: `EXEC#${executionName}`, sk: 'METER' },
-      UpdateExpression: 'ADD #ms :ms, #n :one',
-      ExpressionAttributeNames: { '#ms': `ms_${fn}`, '#n': `n_${fn}` },
-      ExpressionAttributeValues: { ':ms': Math.max(0, Math.round(ms)), ':one': 1 },
+      Key: execKey(executionName, `${ATTEMPT}${attemptId}`),
+      UpdateExpression: 'SET #ms = :ms, fn = :fn',
+      ExpressionAttributeNames: { '#ms': 'ms' },
+      ExpressionAttributeValues: { ':ms': wholeMs(ms), ':fn': fn },
     }),
   );
 }
 
-/** The execution's meter so far: milliseconds and invocations per function. */
-async function readMeter(executionName: string): Promise<Meter> {
-  const out = await ddb.send(
-    new GetCommand({
-      TableName: tableName(),
-      Key: { pk: `EXEC#${executionName}`, sk: 'METER' },
-      ConsistentRead: true,
-    }),
-  );
-  const computeMs: Record<string, number> = {};
-  const invocations: Record<string, number> = {};
-  for (const [k, v] of Object.entries(out.Item ?? {})) {
-    if (typeof v !== 'number') continue;
-    if (k.startsWith('ms_')) computeMs[k.slice(3)] = v;
-    if (k.startsWith('n_')) invocations[k.slice(2)] = v;
-  }
-  return { computeMs, invocations };
+/** Adds one finished invocation of `fn` that took `ms` (JobStore.meter). */
+async function meterCompute(executionName: string, fn: string, ms: number): Promise<void> {
+  await endAttempt(executionName, fn, randomUUID(), ms);
 }
 
 /**
- * Writes the record once. Returns the record that is stored: the given one if this call wrote
- * it (and then also added it to the account's monthly total), the existing one otherwise.
+ * The execution's meter: milliseconds and invocations per function, over every attempt but
+ * `exclude` (the caller's own, still running).
+ */
+async function readMeter(executionName: string, exclude?: string): Promise<Meter> {
+  const computeMs: Record<string, number> = {};
+  const invocations: Record<string, number> = {};
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :attempt)',
+        ExpressionAttributeValues: { ':pk': `EXEC#${executionName}`, ':attempt': ATTEMPT },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      if (exclude !== undefined && item.sk === `${ATTEMPT}${exclude}`) continue;
+      const fn = String(item.fn);
+      const ms = typeof item.ms === 'number' ? item.ms : Number(item.provisionalMs ?? 0);
+      computeMs[fn] = (computeMs[fn] ?? 0) + ms;
+      invocations[fn] = (invocations[fn] ?? 0) + 1;
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return { computeMs, invocations };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string }).name === 'ConditionalCheckFailedException'
+  );
+}
+
+/** Adds a record's totals to its month, unless this execution's were added already. */
+async function applyMonthly(usage: UsageRecord): Promise<void> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: `ACCOUNT#${usage.account}`, sk: `MONTH#${usage.month}` },
+        UpdateExpression:
+          'ADD executions :one, credits :credits, computeMs :ms, files :files, cells :cells, #st :one, applied :name',
+        ConditionExpression: 'NOT contains(applied, :execution)',
+        ExpressionAttributeNames: { '#st': usage.status === 'SUCCEEDED' ? 'succeeded' : 'failed' },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':credits': usage.credits,
+          ':ms': usage.totalComputeMs,
+          ':files': usage.files,
+          ':cells': usage.cells,
+          ':name': new Set([usage.executionName]),
+          ':execution': usage.executionName,
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+/**
+ * Stores the record once and adds it to the account's month exactly once, whatever attempt of
+ * whichever caller dies between the writes (see the module comment). Returns the stored record:
+ * the given one if this call wrote it, the one an earlier attempt wrote otherwise.
  */
 async function recordUsage(usage: UsageRecord): Promise<{ written: boolean; usage: UsageRecord }> {
-  const key = { pk: `EXEC#${usage.executionName}`, sk: 'USAGE' };
+  const key = execKey(usage.executionName, 'USAGE');
+  let stored = usage;
+  let applied = false;
+  let written = true;
   try {
     await ddb.send(
       new PutCommand({
         TableName: tableName(),
-        Item: { ...key, ...usage },
+        Item: { ...key, ...usage, monthlyApplied: false },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!isConditionFailure(error)) throw error;
+    written = false;
     const existing = await ddb.send(
       new GetCommand({ TableName: tableName(), Key: key, ConsistentRead: true }),
     );
-    const { pk: _pk, sk: _sk, ...stored } = existing.Item ?? {};
-    return { written: false, usage: stored as UsageRecord };
+    const { pk: _pk, sk: _sk, monthlyApplied, ...rest } = existing.Item ?? {};
+    stored = rest as UsageRecord;
+    applied = monthlyApplied === true;
+  }
+  if (!applied) {
+    await applyMonthly(stored);
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: key,
+        UpdateExpression: 'SET monthlyApplied = :yes',
+        ExpressionAttributeValues: { ':yes': true },
+      }),
+    );
   }
   await ddb.send(
     new UpdateCommand({
       TableName: tableName(),
-      Key: { pk: `ACCOUNT#${usage.account}`, sk: `MONTH#${usage.month}` },
-      UpdateExpression:
-        'ADD executions :one, credits :credits, computeMs :ms, files :files, cells :cells, #st :one',
-      ExpressionAttributeNames: { '#st': usage.status === 'SUCCEEDED' ? 'succeeded' : 'failed' },
-      ExpressionAttributeValues: {
-        ':one': 1,
-        ':credits': usage.credits,
-        ':ms': usage.totalComputeMs,
-        ':files': usage.files,
-        ':cells': usage.cells,
-      },
+      Key: { pk: `ACCOUNT#${stored.account}`, sk: `MONTH#${stored.month}` },
+      UpdateExpression: 'DELETE applied :name',
+      ExpressionAttributeValues: { ':name': new Set([stored.executionName]) },
     }),
   );
-  return { written: true, usage };
+  return { written, usage: stored };
 }
 
-export { meterCompute, readMeter, recordUsage, tableName };
+export { endAttempt, meterCompute, readMeter, recordUsage, startAttempt, tableName };

@@ -14,10 +14,17 @@ import { DATA_PREFIXES } from '../../functions/shared/workflow.js';
 const WORK_EXPIRATION_DAYS = 7;
 
 /** Object-level actions a grant may name. */
-type ObjectAccess = 'read' | 'write' | 'delete';
+type ObjectAccess = 'read' | 'readVersion' | 'write' | 'delete';
 
+/**
+ * `readVersion`: a GetObject or HeadObject that names a VersionId needs s3:GetObjectVersion
+ * (s3:GetObject alone only reads the current version), granted only to the functions that read
+ * inputs or job files at the version pinned at Plan.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Versioning, Permissions)
+ */
 const ACTIONS: Record<ObjectAccess, string[]> = {
   read: ['s3:GetObject'],
+  readVersion: ['s3:GetObjectVersion'],
   write: ['s3:PutObject', 's3:AbortMultipartUpload'],
   delete: ['s3:DeleteObject'],
 };

@@ -25,6 +25,8 @@ interface SpikeFunctionProps {
   timeout: Duration;
   environment?: Record<string, string>;
   description: string;
+  /** Reserved concurrency (its share of the account's pool, and its ceiling); none by default. */
+  reservedConcurrentExecutions?: number;
 }
 
 /** One Lambda of the pipeline. */
@@ -44,6 +46,7 @@ class SpikeFunction extends nodejs.NodejsFunction {
       memorySize: props.memorySize,
       timeout: props.timeout,
       description: props.description,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logGroup,
       // X-Ray traces of every invocation (the state machine traces too).
       tracing: lambda.Tracing.ACTIVE,

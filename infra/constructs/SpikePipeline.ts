@@ -21,6 +21,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { FunctionName } from '../../functions/shared/workflow.js';
 import { RUN_TIMEOUT_HOURS } from '../../functions/shared/workflow.js';
+import type { DeploymentConfig } from '../config.js';
 import { DATA_PREFIXES, type DataBuckets } from './DataBuckets.js';
 import { SpikeFunction } from './SpikeFunction.js';
 import type { UsageTable } from './UsageTable.js';
@@ -40,14 +41,18 @@ const STATE = {
 } as const;
 
 /**
- * Errors worth retrying (throttling, Lambda service errors, S3 errors that outlived the SDK's
+ * Errors worth retrying a few times (Lambda service errors, S3 errors that outlived the SDK's
  * own retries). Never a timeout (a task that ran out of time would run out again) and never the
  * product's own errors (CaimanSpikesInternalError and the input errors are not transient).
+ * Throttling has its own, much longer retrier (THROTTLE_RETRY), listed first: Step Functions
+ * uses the first retrier whose ErrorEquals matches. The LambdaInvoke default retrier
+ * (`retryOnServiceExceptions`) is off: these two are the whole Retry list of every task.
  * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
  */
 const TRANSIENT_ERRORS = [
-  'Lambda.TooManyRequestsException',
   'Lambda.ServiceException',
+  // The Lambda Invoke API call (not the function) timed out on the Step Functions side.
+  'Lambda.ClientExecutionTimeoutException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'SlowDown',
@@ -55,6 +60,32 @@ const TRANSIENT_ERRORS = [
   'InternalError',
   'RequestTimeout',
 ];
+
+/**
+ * The throttle retrier of every Lambda task: a throttled invocation did not run (nothing to
+ * undo, nothing billed), so it is retried until capacity frees up. Other runs' chunks hold the
+ * chunk function's reserved concurrency for minutes each (a chunk is planned to ≤ 5 minutes,
+ * limit 15), so the retrier must outlast them rather than give up after the ~2 minutes of six
+ * quick attempts.
+ *
+ * Step Functions waits IntervalSeconds × BackoffRate^(n-1) before retry n, capped at
+ * MaxDelaySeconds; with JitterStrategy FULL the wait is uniform in [0, that cap], so many
+ * throttled items do not retry in lockstep.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+ *
+ * Caps of the 30 retries: 2, 4, …, 256 s (8 retries, 510 s), then 22 × 300 s = 6 600 s: at most
+ * 7 110 s ≈ 2 h of waiting; with full jitter the expected total is half, ≈ 59 minutes. A run
+ * whose items stay throttled for longer than that fails (States.ALL is then caught).
+ */
+const THROTTLE_ERRORS = ['Lambda.TooManyRequestsException'];
+const THROTTLE_RETRY = {
+  errors: THROTTLE_ERRORS,
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxDelay: Duration.minutes(5),
+  maxAttempts: 30,
+  jitterStrategy: sfn.JitterType.FULL,
+} satisfies sfn.RetryProps;
 
 /** Prefix of the Distributed Map result files. */
 const MAP_RESULTS_PREFIX = `${DATA_PREFIXES.work}map-results/`;
@@ -89,6 +120,8 @@ class PrefixResultWriter extends sfn.ResultWriterV2 {
 interface SpikePipelineProps {
   buckets: DataBuckets;
   usage: UsageTable;
+  /** Reserved concurrency and Map concurrencies (infra/config.ts, from the CDK context). */
+  config: DeploymentConfig;
 }
 
 /** The Lambda functions and the state machine of one run. */
@@ -98,7 +131,7 @@ class SpikePipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: SpikePipelineProps) {
     super(scope, id);
-    const { buckets, usage } = props;
+    const { buckets, usage, config } = props;
     const environment = {
       DATA_BUCKET: buckets.data.bucketName,
       USAGE_TABLE: usage.table.tableName,
@@ -108,6 +141,7 @@ class SpikePipeline extends Construct {
       memorySize: number,
       minutes: number,
       description: string,
+      reservedConcurrentExecutions?: number,
     ) => {
       const f = new SpikeFunction(this, handler, {
         handler,
@@ -115,12 +149,20 @@ class SpikePipeline extends Construct {
         timeout: Duration.minutes(minutes),
         environment,
         description,
+        reservedConcurrentExecutions,
       });
-      usage.table.grant(f, 'dynamodb:UpdateItem');
+      // The compute meter: one attempt item per invocation (functions/shared/usage.ts).
+      usage.table.grant(f, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
       return f;
     };
     const plan = fn('planJob', 1024, 5, 'Validate the job, read footers, cut chunks');
-    const chunk = fn('deconvolveChunk', 1769, 15, 'Deconvolve one chunk of cells');
+    const chunk = fn(
+      'deconvolveChunk',
+      1769,
+      15,
+      'Deconvolve one chunk of cells',
+      config.chunkConcurrency,
+    );
     const file = fn('assembleFile', 1024, 15, "Assemble one file's outputs from its chunks");
     const finalize = fn('finalizeJob', 1769, 15, 'Metadata, previews, usage, manifest');
     const failure = fn('recordFailure', 512, 2, 'Failure report, cleanup, usage');
@@ -133,31 +175,34 @@ class SpikePipeline extends Construct {
     };
 
     const { inbox, inputs, jobs, work, outputs } = DATA_PREFIXES;
-    buckets.grantPrefix(plan, inbox, 'read');
-    buckets.grantPrefix(plan, inputs, 'read');
-    buckets.grantPrefix(plan, jobs, 'read');
+    // Inputs and job files are read at the version pinned at Plan (s3:GetObjectVersion).
+    buckets.grantPrefix(plan, inbox, 'read', 'readVersion');
+    buckets.grantPrefix(plan, inputs, 'read', 'readVersion');
+    buckets.grantPrefix(plan, jobs, 'read', 'readVersion');
     buckets.grantPrefix(plan, work, 'write');
     buckets.grantList(plan, outputs);
-    buckets.grantPrefix(chunk, inbox, 'read');
-    buckets.grantPrefix(chunk, inputs, 'read');
+    buckets.grantPrefix(chunk, inbox, 'read', 'readVersion');
+    buckets.grantPrefix(chunk, inputs, 'read', 'readVersion');
     buckets.grantPrefix(chunk, work, 'read', 'write');
     // Assemble stages its outputs in work/: it has no access to outputs/ at all.
-    buckets.grantPrefix(file, inbox, 'read');
-    buckets.grantPrefix(file, inputs, 'read');
+    buckets.grantPrefix(file, inbox, 'read', 'readVersion');
+    buckets.grantPrefix(file, inputs, 'read', 'readVersion');
     buckets.grantPrefix(file, work, 'read', 'write');
     buckets.grantPrefix(finalize, work, 'read', 'write', 'delete');
     buckets.grantPrefix(finalize, outputs, 'read', 'write', 'delete');
     buckets.grantList(finalize, work);
     buckets.grantList(finalize, outputs);
-    buckets.grantPrefix(failure, jobs, 'read');
+    buckets.grantPrefix(failure, jobs, 'read', 'readVersion');
     buckets.grantPrefix(failure, work, 'read', 'delete');
     buckets.grantPrefix(failure, outputs, 'read', 'write', 'delete');
     buckets.grantList(failure, work);
     buckets.grantList(failure, outputs);
-    // Claims of output prefixes (functions/shared/claims.ts) and the usage record.
-    usage.table.grant(plan, 'dynamodb:PutItem', 'dynamodb:GetItem');
-    usage.table.grant(finalize, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
-    usage.table.grant(failure, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    // Claims of output prefixes (functions/shared/claims.ts) and the usage record (PutItem is
+    // granted to every function above).
+    usage.table.grant(plan, 'dynamodb:GetItem');
+    // … and the meter's attempt items, read back by a Query of the execution's partition.
+    usage.table.grant(finalize, 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    usage.table.grant(failure, 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
 
     /**
      * TimeoutSeconds of a task: its function's timeout plus a minute. Lambda ends an invocation
@@ -176,6 +221,7 @@ class SpikePipeline extends Construct {
     const succeeded = new sfn.Succeed(this, STATE.succeeded);
     const recordFailure = new tasks.LambdaInvoke(this, STATE.failure, {
       lambdaFunction: failure,
+      retryOnServiceExceptions: false,
       taskTimeout: taskTimeout(failure),
       payload: sfn.TaskInput.fromObject({
         ...execution,
@@ -186,6 +232,7 @@ class SpikePipeline extends Construct {
     })
       // Record failure is idempotent (claim, unpublish, usage written once): retry it on
       // anything transient and on its own delete failures, or a claim and junk would remain.
+      .addRetry(THROTTLE_RETRY)
       .addRetry({
         errors: [...TRANSIENT_ERRORS, 'CaimanSpikesInternalError'],
         interval: Duration.seconds(5),
@@ -207,6 +254,7 @@ class SpikePipeline extends Construct {
       );
     /** Plan and Finalize are idempotent too (claims and publish journal). */
     const retryTransient = (task: tasks.LambdaInvoke): tasks.LambdaInvoke => {
+      task.addRetry(THROTTLE_RETRY);
       task.addRetry({
         errors: TRANSIENT_ERRORS,
         interval: Duration.seconds(2),
@@ -225,6 +273,7 @@ class SpikePipeline extends Construct {
       retryTransient(
         new tasks.LambdaInvoke(this, STATE.plan, {
           lambdaFunction: plan,
+          retryOnServiceExceptions: false,
           taskTimeout: taskTimeout(plan),
           payload: sfn.TaskInput.fromObject({
             ...execution,
@@ -255,24 +304,33 @@ class SpikePipeline extends Construct {
     const itemTask = (name: string, f: lambda.IFunction) =>
       new tasks.LambdaInvoke(this, name, {
         lambdaFunction: f,
+        retryOnServiceExceptions: false,
         taskTimeout: taskTimeout(f),
         outputPath: '$.Payload',
-      }).addRetry({
-        errors: TRANSIENT_ERRORS,
-        interval: Duration.seconds(2),
-        maxAttempts: 6,
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
+      })
+        .addRetry(THROTTLE_RETRY)
+        .addRetry({
+          errors: TRANSIENT_ERRORS,
+          interval: Duration.seconds(2),
+          maxAttempts: 6,
+          backoffRate: 2,
+          jitterStrategy: sfn.JitterType.FULL,
+        });
 
-    const chunksMap = catchToFailure(itemMap(STATE.chunks, '$.itemsKey', 200));
+    // MaxConcurrency ≤ the chunk function's reserved concurrency (checked in infra/config.ts):
+    // one run alone never throttles itself; concurrent runs share the reserved pool and wait in
+    // THROTTLE_RETRY.
+    const chunksMap = catchToFailure(
+      itemMap(STATE.chunks, '$.itemsKey', config.chunkMapConcurrency),
+    );
     chunksMap.itemProcessor(itemTask(STATE.chunk, chunk));
-    const filesMap = catchToFailure(itemMap(STATE.files, '$.filesKey', 50));
+    const filesMap = catchToFailure(itemMap(STATE.files, '$.filesKey', config.fileMapConcurrency));
     filesMap.itemProcessor(itemTask(STATE.file, file));
     const finalizeTask = catchToFailure(
       retryTransient(
         new tasks.LambdaInvoke(this, STATE.finalize, {
           lambdaFunction: finalize,
+          retryOnServiceExceptions: false,
           taskTimeout: taskTimeout(finalize),
           outputPath: '$.Payload',
         }),
@@ -296,4 +354,11 @@ class SpikePipeline extends Construct {
 }
 
 export type { SpikePipelineProps };
-export { MAP_RESULTS_PREFIX, SpikePipeline, STATE, TRANSIENT_ERRORS };
+export {
+  MAP_RESULTS_PREFIX,
+  SpikePipeline,
+  STATE,
+  THROTTLE_ERRORS,
+  THROTTLE_RETRY,
+  TRANSIENT_ERRORS,
+};

@@ -33,6 +33,8 @@ interface InputRef {
   size: number;
   /** What pins this exact content: the S3 ETag, or the file's mtime. */
   version: string;
+  /** The S3 object version read at Plan (versioned buckets): every later read names it. */
+  versionId?: string;
 }
 
 /** A file written whole, as the manifest lists it. */

@@ -182,8 +182,9 @@ describeShared('workflow on the two-file series from ../shared/data', () => {
     const total = Object.values(ms).reduce((a, b) => a + b, 0);
     expect(record!.totalComputeMs).toBe(total);
     expect(record!.credits).toBeCloseTo((0.5 * total) / 3_600_000, 15);
-    const { pk: _pk, sk: _sk, ...stored } = record!;
+    const { pk: _pk, sk: _sk, monthlyApplied, ...stored } = record!;
     expect(usageJson).toEqual(stored);
+    expect(monthlyApplied).toBe(true);
     expect(month.Items).toHaveLength(1);
     expect(month.Items![0]).toMatchObject({ executions: 1, succeeded: 1, files: 2, cells: 12 });
   });

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEPLOYMENT_DEFAULTS, deploymentConfig } from '../../infra/config.js';
 import {
   type AslMachine,
   type AslState,
+  allStates,
   type CfnTemplate,
   lambdaTasks,
   stateMachineDefinition,
@@ -377,6 +381,115 @@ describe('CaimanSpikesStack', () => {
     });
   });
 
+  describe('throttling', () => {
+    const chunkFunction = () =>
+      template.Resources[idOf('AWS::Lambda::Function', 'PipelinedeconvolveChunk')];
+
+    it('reserves concurrency for the chunk function at or above the chunks Map MaxConcurrency', () => {
+      // Prepare
+      const reserved = chunkFunction().Properties.ReservedConcurrentExecutions as number;
+      // Assess
+      expect(reserved).toBe(DEPLOYMENT_DEFAULTS.chunkConcurrency);
+      expect(machine.States['Deconvolve chunks'].MaxConcurrency).toBe(
+        DEPLOYMENT_DEFAULTS.chunkMapConcurrency,
+      );
+      expect(machine.States['Deconvolve chunks'].MaxConcurrency as number).toBeLessThanOrEqual(
+        reserved,
+      );
+      expect(machine.States['Assemble files'].MaxConcurrency).toBe(
+        DEPLOYMENT_DEFAULTS.fileMapConcurrency,
+      );
+    });
+
+    it('ships cdk.json with the same settings as the defaults', () => {
+      // Prepare
+      const cdk = JSON.parse(readFileSync('cdk.json', 'utf8')) as {
+        context: Record<string, unknown>;
+      };
+      // Assess
+      for (const [key, value] of Object.entries(DEPLOYMENT_DEFAULTS)) {
+        expect(cdk.context[key], key).toBe(value);
+      }
+    });
+
+    it('takes the settings from the CDK context and refuses a Map wider than the reservation', () => {
+      // Prepare
+      const nodeWith = (context: Record<string, unknown>) => new App({ context }).node;
+      // Assess
+      expect(
+        deploymentConfig(nodeWith({ chunkConcurrency: '300', chunkMapConcurrency: 250 })),
+      ).toEqual({ chunkConcurrency: 300, chunkMapConcurrency: 250, fileMapConcurrency: 50 });
+      expect(() =>
+        deploymentConfig(nodeWith({ chunkConcurrency: 100, chunkMapConcurrency: 150 })),
+      ).toThrow(/chunkMapConcurrency \(150\) must not exceed chunkConcurrency \(100\)/);
+      expect(() => deploymentConfig(nodeWith({ fileMapConcurrency: 0 }))).toThrow(
+        /fileMapConcurrency = 0 must be a positive integer/,
+      );
+    });
+
+    it.each(['Plan job', 'Deconvolve chunk', 'Assemble file', 'Finalize job', 'Record failure'])(
+      '%s retries throttling first, with capped, fully jittered backoff for about an hour',
+      (name) => {
+        // Prepare
+        const retry = stateNamed(name).Retry as Record<string, unknown>[];
+        // Assess
+        expect(retry[0]).toEqual({
+          ErrorEquals: ['Lambda.TooManyRequestsException'],
+          IntervalSeconds: 2,
+          BackoffRate: 2,
+          MaxDelaySeconds: 300,
+          MaxAttempts: 30,
+          JitterStrategy: 'FULL',
+        });
+        const caps = Array.from({ length: 30 }, (_, n) => Math.min(300, 2 * 2 ** n));
+        const worst = caps.reduce((a, b) => a + b, 0);
+        expect(worst).toBe(7110);
+        // full jitter: each wait uniform in [0, cap], so the expected total is half of it
+        expect(worst / 2 / 60).toBeGreaterThan(55);
+        for (const r of retry.slice(1)) {
+          expect(r.ErrorEquals).not.toContain('Lambda.TooManyRequestsException');
+        }
+      },
+    );
+
+    it('never retries a timeout in any Retry of any state', () => {
+      // Prepare
+      const retried = allStates(machine).flatMap(([, state]) =>
+        ((state.Retry ?? []) as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals),
+      );
+      // Assess
+      expect(retried.length).toBeGreaterThan(10);
+      for (const e of ['TimeoutError', 'Sandbox.Timedout', 'States.Timeout', 'States.ALL']) {
+        expect(retried).not.toContain(e);
+      }
+    });
+  });
+
+  describe('trigger failures', () => {
+    it('sends events the trigger still fails on after 2 retries to an encrypted 14-day queue', () => {
+      // Prepare
+      const queue = idOf('AWS::SQS::Queue', 'TriggersFailedEvents');
+      const trigger = idOf('AWS::Lambda::Function', 'TriggersstartFromUpload');
+      // Assess
+      t.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+      t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: trigger },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } },
+        },
+      });
+      const sends = statementsOf('TriggersstartFromUpload').filter((s) =>
+        list(s.Action).includes('sqs:SendMessage'),
+      );
+      expect(sends.map((s) => list(s.Resource).map(text))).toEqual([[`<${queue}.Arn>`]]);
+    });
+  });
+
   describe('usage table', () => {
     it('is an on-demand TableV2 keyed by pk/sk with point-in-time recovery', () => {
       // Assess
@@ -403,6 +516,7 @@ describe('CaimanSpikesStack', () => {
         'PipelineplanJob',
         {
           's3:GetObject': ['data/inbox/*', 'data/inputs/*', 'data/jobs/*'],
+          's3:GetObjectVersion': ['data/inbox/*', 'data/inputs/*', 'data/jobs/*'],
           's3:PutObject': ['data/work/*'],
         },
         ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -411,9 +525,10 @@ describe('CaimanSpikesStack', () => {
         'PipelinedeconvolveChunk',
         {
           's3:GetObject': ['data/inbox/*', 'data/inputs/*', 'data/work/*'],
+          's3:GetObjectVersion': ['data/inbox/*', 'data/inputs/*'],
           's3:PutObject': ['data/work/*'],
         },
-        ['dynamodb:UpdateItem'],
+        ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ],
       [
         // Assemble stages its outputs in work/: no access to outputs/ at all, so a late
@@ -421,27 +536,43 @@ describe('CaimanSpikesStack', () => {
         'PipelineassembleFile',
         {
           's3:GetObject': ['data/inbox/*', 'data/inputs/*', 'data/work/*'],
+          's3:GetObjectVersion': ['data/inbox/*', 'data/inputs/*'],
           's3:PutObject': ['data/work/*'],
         },
-        ['dynamodb:UpdateItem'],
+        ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ],
       [
+        // Finalize reads no input: no object version of anything.
         'PipelinefinalizeJob',
         {
           's3:GetObject': ['data/outputs/*', 'data/work/*'],
           's3:PutObject': ['data/outputs/*', 'data/work/*'],
           's3:DeleteObject': ['data/outputs/*', 'data/work/*'],
         },
-        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        [
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
       ],
       [
+        // Record failure re-reads the job file (at its version) to find the output prefix.
         'PipelinerecordFailure',
         {
           's3:GetObject': ['data/jobs/*', 'data/outputs/*', 'data/work/*'],
+          's3:GetObjectVersion': ['data/jobs/*'],
           's3:PutObject': ['data/outputs/*'],
           's3:DeleteObject': ['data/outputs/*', 'data/work/*'],
         },
-        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        [
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
       ],
     ])('%s touches only its prefixes and the usage table', (fn, s3, dynamo) => {
       // Act
