@@ -7,13 +7,16 @@
  *   claim            usage table, pk OUTPUT#<bucket>/<prefix>     (claims.ts)
  *   usage ledger     usage table, EXEC#<execution name> METER / USAGE (usage.ts)
  *
- * Inputs are read with ranged GETs pinned to the ETag seen at Plan (s3.ts).
+ * Inputs are read with ranged GETs pinned to the ETag seen at Plan (s3.ts). Work objects are
+ * joined server side (concatWork: UploadPartCopy) when their sizes allow.
  */
 import { InternalError, InvalidInputError } from '../../lib/errors.js';
 import type { JobStore } from '../../lib/job/store.js';
 import { claimPrefix, releasePrefix } from './claims.js';
 import { PREFIX } from './jobInput.js';
 import {
+  concatObjects,
+  concatPlan,
   copyObject,
   deleteKeys,
   getBytes,
@@ -89,6 +92,17 @@ function s3JobStore(where: {
       await putBytes(bucket, work(key), bytes, contentType(key));
     },
     getWork: (key) => getBytes(bucket, work(key)),
+    concatWork: {
+      fits: (sizes) => concatPlan(sizes) !== null,
+      concat: (parts, tail, to) =>
+        concatObjects(
+          bucket,
+          parts.map((p) => ({ key: work(p.key), size: p.size })),
+          tail,
+          work(to),
+          contentType(to),
+        ),
+    },
     async listWork(sub) {
       return (await listKeys(bucket, work(sub))).map((k) => k.slice(root.length));
     },
