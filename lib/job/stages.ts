@@ -234,12 +234,16 @@ async function chunkStage(store: JobStore, job: JobRecord, item: WorkItem): Prom
  * streamed), then the file's three previews and its metadata fragment (finalize.ts
  * describeFile), and writes the file record.
  * @param chunks - the file's chunk results, or a lookup (default: their records)
+ * @param opts.describe - runs the previews-and-fragment step (default: at once). A local run
+ *   holds it back until every chunk has run and runs the files' steps one at a time, so they
+ *   neither compete with chunks for CPU nor count each other's time.
  */
 async function assembleStage(
   store: JobStore,
   job: JobRecord,
   file: number,
   chunks?: FileChunks,
+  opts: { describe?: <T>(step: () => Promise<T>) => Promise<T> } = {},
 ): Promise<FileRecord> {
   const lookup: FileChunks =
     chunks ??
@@ -264,15 +268,18 @@ async function assembleStage(
       targets,
     );
     const staged = [await targets.cellset.stored(), await targets.events.stored()];
-    const { fragment } = await describeFile(
-      job.plan,
-      outputs,
-      (name) => store.workSource(WORK.staged(name)),
-      async (name, bytes) => {
-        staged.push(await stageBytes(store, name, bytes));
-      },
-    );
-    await store.putWork(WORK.metadata(file), fragment);
+    const describe = opts.describe ?? ((step) => step());
+    await describe(async () => {
+      const { fragment } = await describeFile(
+        job.plan,
+        outputs,
+        (name) => store.workSource(WORK.staged(name)),
+        async (name, bytes) => {
+          staged.push(await stageBytes(store, name, bytes));
+        },
+      );
+      await store.putWork(WORK.metadata(file), fragment);
+    });
     const record: FileRecord = { outputs, staged };
     await putRecord(store, WORK.fileOutputs(file), record);
     return record;
