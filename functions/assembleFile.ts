@@ -1,7 +1,9 @@
 /**
  * Distributed Map item processor "Assemble file": the assemble stage (lib/job/stages.ts) for
- * one file: its chunk parts concatenated and the footers appended, staged in the work area
- * (never in the output prefix: only Finalize publishes). Returns only the file index.
+ * one file: its chunk parts concatenated and the footers appended (server side, UploadPartCopy,
+ * when the parts are ≥ 5 MiB; else streamed), then its three previews and its metadata fragment,
+ * all staged in the work area (never in the output prefix: only Finalize publishes). Returns
+ * only the file index.
  */
 import type { Context } from 'aws-lambda';
 import { assembleStage } from '../lib/job/stages.js';

@@ -1,6 +1,6 @@
 /**
- * Step Functions "Finalize job": the finalize stage (lib/job/stages.ts): metadata and previews
- * staged, the usage record written once, every output published to the output prefix and
+ * Step Functions "Finalize job": the finalize stage (lib/job/stages.ts): output_metadata.json
+ * joined from the files' fragments (Assemble drew the previews), the usage record written once, every output published to the output prefix and
  * `manifest.json` last (lib/job/publish.ts), the claim released, the work area removed.
  */
 import type { Context } from 'aws-lambda';

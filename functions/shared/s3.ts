@@ -19,6 +19,7 @@ import {
   PutObjectCommand,
   type S3Client,
   S3ServiceException,
+  UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -355,9 +356,131 @@ async function copyObject(
   }
 }
 
+/**
+ * Multipart upload limits: parts of 5 MiB to 5 GiB, except the last part, which has no minimum;
+ * at most 10 000 parts. See "Amazon S3 multipart upload limits"
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
+ */
+const MULTIPART = {
+  minPartBytes: 5 * 1024 ** 2,
+  maxPartBytes: 5 * 1024 ** 3,
+  maxParts: 10_000,
+} as const;
+/** UploadPartCopy requests in flight at once. */
+const CONCAT_COPIES = 4;
+
+/**
+ * How objects of these sizes (in order), then a small tail, are joined: the first `copied` as
+ * UploadPartCopy parts (each within the part limits); the rest, read and uploaded together
+ * with the tail as the last part, must then be under the part minimum (so at most ~5 MiB passes
+ * through). Null when that cannot be done (no object to copy, or too much left to upload).
+ */
+function concatPlan(sizes: number[]): { copied: number } | null {
+  let copied = 0;
+  while (
+    copied < sizes.length &&
+    sizes[copied] >= MULTIPART.minPartBytes &&
+    sizes[copied] <= MULTIPART.maxPartBytes
+  ) {
+    copied++;
+  }
+  const rest = sizes.slice(copied).reduce((a, b) => a + b, 0);
+  if (copied === 0 || rest >= MULTIPART.minPartBytes || copied + 1 > MULTIPART.maxParts) {
+    return null;
+  }
+  return { copied };
+}
+
+/**
+ * Writes `to` = the objects `parts` (in order) ‖ `tail` as one multipart upload whose parts are
+ * UploadPartCopy of the objects (server side); the objects {@link concatPlan} leaves over are
+ * read and uploaded with the tail as the last part. Whole or absent: on any failure the upload
+ * is aborted. Each copied part is pinned to its checked size (CopySourceRange).
+ * @throws InternalError when concatPlan refuses these sizes (the caller checks first)
+ */
+async function concatObjects(
+  bucket: string,
+  parts: { key: string; size: number }[],
+  tail: Uint8Array,
+  to: string,
+  contentType: string,
+  client: S3Sender = s3,
+): Promise<void> {
+  const plan = concatPlan(parts.map((p) => p.size));
+  if (plan === null) {
+    throw new InternalError(`${to}: these parts cannot be joined server side`, 'Invariant');
+  }
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: to, ContentType: contentType }),
+  );
+  try {
+    const done: { ETag?: string; PartNumber: number }[] = [];
+    let next = 0;
+    const copier = async () => {
+      while (next < plan.copied) {
+        const k = next++;
+        const out = await client.send(
+          new UploadPartCopyCommand({
+            Bucket: bucket,
+            Key: to,
+            UploadId,
+            PartNumber: k + 1,
+            CopySource: encodeURI(`${bucket}/${parts[k].key}`),
+            CopySourceRange: `bytes=0-${parts[k].size - 1}`,
+          }),
+        );
+        done[k] = { ETag: out.CopyPartResult?.ETag, PartNumber: k + 1 };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCAT_COPIES, plan.copied) }, copier));
+    const rest = parts.slice(plan.copied);
+    const last = new Uint8Array(rest.reduce((n, p) => n + p.size, 0) + tail.byteLength);
+    let at = 0;
+    for (const p of rest) {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: p.key }));
+      const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+      if (bytes.byteLength !== p.size) {
+        throw new InternalError(
+          `${p.key}: holds ${bytes.byteLength} bytes, expected ${p.size}`,
+          'PartSize',
+        );
+      }
+      last.set(bytes, at);
+      at += bytes.byteLength;
+    }
+    last.set(tail, at);
+    const lastNumber = plan.copied + 1;
+    const uploaded = await client.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: to,
+        UploadId,
+        PartNumber: lastNumber,
+        Body: last,
+      }),
+    );
+    done.push({ ETag: uploaded.ETag, PartNumber: lastNumber });
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: to,
+        UploadId,
+        MultipartUpload: { Parts: done },
+      }),
+    );
+  } catch (error) {
+    await client
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId }))
+      .catch(() => {});
+    throw error;
+  }
+}
+
 export type { ObjectPin, S3Sender };
 export {
   COPY_OBJECT_MAX_BYTES,
+  concatObjects,
+  concatPlan,
   copyObject,
   deleteKeys,
   getBytes,

@@ -5,16 +5,19 @@
  *   output location  s3://<data bucket>/<outputPrefix>            (written only by Finalize,
  *                                                                  or failure.json by Record failure)
  *   claim            usage table, pk OUTPUT#<bucket>/<prefix>     (claims.ts)
- *   usage ledger     usage table, EXEC#<execution name> METER / USAGE (usage.ts)
+ *   usage ledger     usage table, EXEC#<execution name> ATTEMPT#… / USAGE (usage.ts)
  *
  * Inputs are read with ranged GETs pinned to the VersionId (versioned bucket) and ETag seen at
- * Plan (s3.ts); Plan reads the version the run was started for, when the input names one.
+ * Plan (s3.ts); Plan reads the version the run was started for, when the input names one. Work
+ * objects are joined server side (concatWork: UploadPartCopy) when their sizes allow.
  */
 import { InternalError, InvalidInputError } from '../../lib/errors.js';
 import type { JobStore } from '../../lib/job/store.js';
 import { claimPrefix, releasePrefix } from './claims.js';
 import { PREFIX } from './jobInput.js';
 import {
+  concatObjects,
+  concatPlan,
   copyObject,
   deleteKeys,
   getBytes,
@@ -96,6 +99,17 @@ function s3JobStore(where: {
       await putBytes(bucket, work(key), bytes, contentType(key));
     },
     getWork: (key) => getBytes(bucket, work(key)),
+    concatWork: {
+      fits: (sizes) => concatPlan(sizes) !== null,
+      concat: (parts, tail, to) =>
+        concatObjects(
+          bucket,
+          parts.map((p) => ({ key: work(p.key), size: p.size })),
+          tail,
+          work(to),
+          contentType(to),
+        ),
+    },
     async listWork(sub) {
       return (await listKeys(bucket, work(sub))).map((k) => k.slice(root.length));
     },

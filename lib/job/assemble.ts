@@ -9,6 +9,10 @@
  * timing (dropped / cropped / blank), spacing, metrics and extraProperties carry over (the
  * footprints are byte-identical, so the metrics still hold); only the producer is ours. The
  * event-set footer copies the input's extraProperties (null if absent: contract §11.10).
+ *
+ * An output is streamed through the function (COPY_BYTES at a time), or, when the store can
+ * join objects itself (JobStore.concatWork: on S3 a multipart upload of UploadPartCopy parts),
+ * joined server side without its bytes passing through.
  */
 import { BufferPool, type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
 import { InvalidInputError } from '../errors.js';
@@ -42,6 +46,21 @@ const COPY_BYTES = 4 * 1024 * 1024;
 const copyBuffers = new BufferPool(COPY_BYTES);
 
 /**
+ * The part's size, checked against its chunk's result.
+ * @throws InvalidInputError (PartSize) when they differ
+ */
+async function checkPartSize(from: ByteSource, expected: number, what: string): Promise<number> {
+  const size = await from.size();
+  if (size !== expected) {
+    throw new InvalidInputError(
+      `${from.name}: ${what} holds ${size} bytes, expected ${expected}`,
+      'PartSize',
+    );
+  }
+  return size;
+}
+
+/**
  * Writes the parts to `to` in order, `COPY_BYTES` at a time, reading the next piece while the
  * current one is written. Each part's size is checked before it is read.
  */
@@ -57,13 +76,7 @@ async function copyParts(
       // The chunk's result first: the part is whole once its chunk has reported.
       const expected = await part.expected();
       const from = await part.open();
-      const size = await from.size();
-      if (size !== expected) {
-        throw new InvalidInputError(
-          `${from.name}: ${part.what} holds ${size} bytes, expected ${expected}`,
-          'PartSize',
-        );
-      }
+      const size = await checkPartSize(from, expected, part.what);
       for (let at = 0; at < size; at += COPY_BYTES) {
         const piece = buffers[turn].subarray(0, Math.min(COPY_BYTES, size - at));
         turn ^= 1;
@@ -124,10 +137,29 @@ function chunkLookup(
  */
 type FileChunks = ChunkResult[] | ((chunk: number) => Promise<ChunkResult>);
 
+/** The parts of one output: `cellset` or `events`. */
+type PartKind = 'cellset' | 'events';
+
 /**
- * Concatenates a file's chunk parts and appends the footers, then closes both sinks (aborts
- * them on failure). Parts are copied in chunk order as soon as each chunk's result is known;
- * the footers, which need every chunk's event counts, come last.
+ * Where one output goes. It is streamed through `sink()`, unless `concat` is given and `fits`
+ * its parts' sizes: then the store joins the parts and the footer itself (server side).
+ */
+interface OutputTarget {
+  /** Opens the sink of a streamed copy (only when the output is streamed). */
+  sink(): ByteSink;
+  concat?: {
+    /** Whether parts of these sizes (chunk order), then a footer, can be joined. */
+    fits(sizes: number[]): boolean;
+    /** Writes the output = parts (sizes checked) ‖ footer, whole or absent. */
+    run(sizes: number[], footer: Uint8Array): Promise<void>;
+  };
+}
+
+/**
+ * Concatenates a file's chunk parts and appends the footers. A streamed output copies its parts
+ * in chunk order as soon as each chunk's result is known and closes its sink (aborts it on
+ * failure); the footers, which need every chunk's event counts, come last. A joined output
+ * waits for every chunk's result, checks every part's size, then lets the store join them.
  *
  * @param source - the input cell set (its footer is read again, losslessly).
  * @param chunks - the file's chunk results (see {@link FileChunks}).
@@ -139,27 +171,8 @@ async function assembleFile(
   file: number,
   source: ByteSource,
   chunks: FileChunks,
-  readPart: (kind: 'cellset' | 'events', chunk: number) => Promise<ByteSource>,
-  cellSetOut: ByteSink,
-  eventSetOut: ByteSink,
-): Promise<FileOutputs> {
-  try {
-    return await assemble(plan, file, source, chunks, readPart, cellSetOut, eventSetOut);
-  } catch (err) {
-    await cellSetOut.abort();
-    await eventSetOut.abort();
-    throw err;
-  }
-}
-
-async function assemble(
-  plan: JobPlan,
-  file: number,
-  source: ByteSource,
-  chunks: FileChunks,
-  readPart: (kind: 'cellset' | 'events', chunk: number) => Promise<ByteSource>,
-  cellSetOut: ByteSink,
-  eventSetOut: ByteSink,
+  readPart: (kind: PartKind, chunk: number) => Promise<ByteSource>,
+  targets: Record<PartKind, OutputTarget>,
 ): Promise<FileOutputs> {
   const info = plan.files[file];
   const numChunks = plan.items.filter((it) => it.file === file).length;
@@ -171,41 +184,60 @@ async function assemble(
   const allChunks = Promise.all(chunkNumbers.map(result));
   allChunks.catch(() => {});
 
+  /** Writes one output; returns its footer's size. */
+  const write = async (kind: PartKind, footerOf: () => Promise<Uint8Array>): Promise<number> => {
+    const target = targets[kind];
+    const what = kind === 'cellset' ? 'cell-set part' : 'event part';
+    const expected = (k: number) =>
+      result(k).then((c) => (kind === 'cellset' ? c.cellSetPartBytes : c.eventPartBytes));
+    if (target.concat) {
+      const sizes = (await allChunks).map((c) =>
+        kind === 'cellset' ? c.cellSetPartBytes : c.eventPartBytes,
+      );
+      if (target.concat.fits(sizes)) {
+        await Promise.all(
+          chunkNumbers.map(async (k) =>
+            checkPartSize(await readPart(kind, k), sizes[k], `${what} ${k}`),
+          ),
+        );
+        const footer = await footerOf();
+        await target.concat.run(sizes, footer);
+        return footer.byteLength;
+      }
+    }
+    const sink = target.sink();
+    try {
+      await copyParts(
+        chunkNumbers.map((k) => ({
+          open: () => readPart(kind, k),
+          expected: () => expected(k),
+          what: `${what} ${k}`,
+        })),
+        sink,
+      );
+      const footer = await footerOf();
+      await sink.write(footer);
+      await sink.close();
+      return footer.byteLength;
+    } catch (err) {
+      await sink.abort();
+      throw err;
+    }
+  };
   // The two outputs are written side by side.
-  const writeCellSet = async () => {
-    await copyParts(
-      chunkNumbers.map((k) => ({
-        open: () => readPart('cellset', k),
-        expected: () => result(k).then((c) => c.cellSetPartBytes),
-        what: `cell-set part ${k}`,
-      })),
-      cellSetOut,
-    );
-    const footer = buildCellSetFooter({ ...header, producer: undefined }, info.numCells);
-    await cellSetOut.write(footer);
-    await cellSetOut.close();
-    return footer.byteLength;
-  };
-  const writeEventSet = async () => {
-    await copyParts(
-      chunkNumbers.map((k) => ({
-        open: () => readPart('events', k),
-        expected: () => result(k).then((c) => c.eventPartBytes),
-        what: `event part ${k}`,
-      })),
-      eventSetOut,
-    );
-    const done = await allChunks;
-    const footer = buildEventSetFooter(
-      { names: header.names, timing: header.timing, extraProperties: header.extraProperties },
-      done.flatMap((c) => c.eventCounts),
-      done.flatMap((c) => c.firstOffsetsUs.map((s) => BigInt(s))),
-    );
-    await eventSetOut.write(footer);
-    await eventSetOut.close();
-    return footer.byteLength;
-  };
-  const [cellFooter, eventFooter] = await Promise.allSettled([writeCellSet(), writeEventSet()]);
+  const [cellFooter, eventFooter] = await Promise.allSettled([
+    write('cellset', async () =>
+      buildCellSetFooter({ ...header, producer: undefined }, info.numCells),
+    ),
+    write('events', async () => {
+      const done = await allChunks;
+      return buildEventSetFooter(
+        { names: header.names, timing: header.timing, extraProperties: header.extraProperties },
+        done.flatMap((c) => c.eventCounts),
+        done.flatMap((c) => c.firstOffsetsUs.map((s) => BigInt(s))),
+      );
+    }),
+  ]);
   if (cellFooter.status === 'rejected') throw cellFooter.reason;
   if (eventFooter.status === 'rejected') throw eventFooter.reason;
 
@@ -224,5 +256,5 @@ async function assemble(
   };
 }
 
-export type { FileChunks, FileOutputs };
+export type { FileChunks, FileOutputs, OutputTarget, PartKind };
 export { assembleFile };

@@ -5,9 +5,13 @@
  * exact end time, one shared period), plus per-cell τ (s), sn, baseline, λ, event count and
  * rate; and the three SVG previews per input (§7), drawn from the written outputs.
  *
+ * Each file is described on its own (describeFile: its metadata fragment and previews, run by
+ * the Assemble stage right after the file's outputs are written), so Finalize only joins the
+ * fragments into output_metadata.json (writeMetadata), O(files) small work.
+ *
  * end = start + period·numTimes, as an exact reduced rational.
  */
-import { type ByteSource, readIntoBuffer } from '../bytes.js';
+import { type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
 import { readFooter } from '../isxd/container.js';
 import { EVENT_PACKET_BYTES } from '../isxd/eventPackets.js';
 import { toPlain } from '../isxd/json.js';
@@ -21,7 +25,7 @@ import {
 } from '../isxd/rational.js';
 import type { FileOutputs } from './assemble.js';
 import type { CellSummary } from './deconvolveChunk.js';
-import { METADATA_NAME, previewNames } from './outputs.js';
+import { previewNames } from './outputs.js';
 import { type CellSetInfo, type JobPlan, ratioSeconds } from './plan.js';
 import { accumulateEvents, createEventSummary, eventsPreview } from './previews/eventsPreview.js';
 import {
@@ -210,43 +214,79 @@ async function drawEvents(
   return eventsPreview(summary);
 }
 
+/** The indentation of output_metadata.json (JSON.stringify's `space`). */
+const INDENT = 4;
+const PAD = ' '.repeat(INDENT);
+
 /**
- * Writes output_metadata.json and the three previews of every file.
- *
- * @param outputs - one FileOutputs per input (any order).
- * @param openOutput - opens a written output (cellset_denoised / neural_events) by name.
- * @param writeOutput - writes a whole small output (JSON, SVG) by name.
- * @returns the metadata object and the names written, metadata last.
+ * A file's entries of output_metadata.json exactly as they appear inside its top-level object:
+ * `"stem": value` lines at depth 1, joined by `,\n`. JSON.stringify indents a nested value by
+ * one more step per level, so a value stringified alone and shifted by one step is byte for byte
+ * what stringifying the whole object writes.
  */
-async function finalizeJob(
-  plan: JobPlan,
-  outputs: FileOutputs[],
-  openOutput: (name: string) => Promise<ByteSource>,
-  writeOutput: (name: string, bytes: Uint8Array) => Promise<void>,
-): Promise<{ metadata: object; files: string[] }> {
-  const metadata: Record<string, Plain> = {};
-  const files: string[] = [];
-  for (const out of [...outputs].sort((a, b) => a.file - b.file)) {
-    const info = plan.files[out.file];
-    const cellSet = await openOutput(out.cellSetName);
-    const footer = toPlain((await readFooter(cellSet)).root) as Plain;
-    Object.assign(metadata, fileMetadata(plan, out, footer));
-    const names = previewNames(out.file);
-    const { svg, colors } = await drawTraces(info, out, cellSet);
-    await writeOutput(names.traces, encoder.encode(svg));
-    await writeOutput(
-      names.footprints,
-      encoder.encode(await drawFootprints(info, out, cellSet, colors)),
-    );
-    await writeOutput(
-      names.events,
-      encoder.encode(await drawEvents(info, out, await openOutput(out.eventSetName))),
-    );
-    files.push(names.traces, names.footprints, names.events);
-  }
-  await writeOutput(METADATA_NAME, encoder.encode(JSON.stringify(metadata, null, 4)));
-  files.push(METADATA_NAME);
-  return { metadata, files };
+function metadataFragment(entries: Record<string, Plain>): Uint8Array {
+  const lines = Object.entries(entries).map(
+    ([key, value]) =>
+      `${PAD}${JSON.stringify(key)}: ${JSON.stringify(value, null, INDENT).replaceAll('\n', `\n${PAD}`)}`,
+  );
+  return encoder.encode(lines.join(',\n'));
 }
 
-export { exactEnd, finalizeJob };
+/**
+ * Writes output_metadata.json from the files' fragments (in file order), piece by piece, never
+ * holding the whole document: `{\n` fragment₀ `,\n` fragment₁ … `\n}` (`{}` for none), the
+ * bytes of `JSON.stringify(merged, null, 4)`.
+ */
+async function writeMetadata(
+  fragments: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  to: ByteSink,
+): Promise<void> {
+  let first = true;
+  for await (const fragment of fragments) {
+    await to.write(encoder.encode(first ? '{\n' : ',\n'));
+    await to.write(fragment);
+    first = false;
+  }
+  await to.write(encoder.encode(first ? '{}' : '\n}'));
+  await to.close();
+}
+
+/** What {@link describeFile} produced: the file's metadata fragment and its previews' names. */
+interface FileDescription {
+  fragment: Uint8Array;
+  previews: string[];
+}
+
+/**
+ * A file's part of output_metadata.json and its three previews, drawn from the file's written
+ * outputs (right after Assemble wrote them).
+ *
+ * @param openOutput - opens a written output (cellset_denoised / neural_events) by name.
+ * @param writeOutput - writes a whole small output (SVG) by name.
+ */
+async function describeFile(
+  plan: JobPlan,
+  out: FileOutputs,
+  openOutput: (name: string) => Promise<ByteSource>,
+  writeOutput: (name: string, bytes: Uint8Array) => Promise<void>,
+): Promise<FileDescription> {
+  const info = plan.files[out.file];
+  const cellSet = await openOutput(out.cellSetName);
+  const footer = toPlain((await readFooter(cellSet)).root) as Plain;
+  const fragment = metadataFragment(fileMetadata(plan, out, footer));
+  const names = previewNames(out.file);
+  const { svg, colors } = await drawTraces(info, out, cellSet);
+  await writeOutput(names.traces, encoder.encode(svg));
+  await writeOutput(
+    names.footprints,
+    encoder.encode(await drawFootprints(info, out, cellSet, colors)),
+  );
+  await writeOutput(
+    names.events,
+    encoder.encode(await drawEvents(info, out, await openOutput(out.eventSetName))),
+  );
+  return { fragment, previews: [names.traces, names.footprints, names.events] };
+}
+
+export type { FileDescription };
+export { describeFile, exactEnd, metadataFragment, writeMetadata };

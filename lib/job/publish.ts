@@ -16,7 +16,7 @@
  * A finished run's location holds `manifest.json`: every output with its size and SHA-256.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { ByteSink } from '../bytes.js';
+import type { ByteSink, ByteSource } from '../bytes.js';
 import { InternalError } from '../errors.js';
 import {
   getRecord,
@@ -95,6 +95,34 @@ function hashingSink(
 /** Size and SHA-256 of bytes written whole. */
 function storedBytes(name: string, bytes: Uint8Array): StoredObject {
   return { name, size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Bytes read at a time when hashing an object that was written without passing through. */
+const HASH_READ_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Size and SHA-256 of a staged object written server side (its bytes never passed through a
+ * hashing sink): read once, in order, the next piece requested while the current one is hashed.
+ * @throws InternalError when the object ends early
+ */
+async function hashSource(name: string, source: ByteSource): Promise<StoredObject> {
+  const size = await source.size();
+  const hash = createHash('sha256');
+  const request = (at: number) =>
+    at < size ? source.read(at, Math.min(HASH_READ_BYTES, size - at)) : null;
+  let next = request(0);
+  for (let at = 0; next !== null; ) {
+    const piece = await next;
+    if (piece.byteLength === 0) {
+      throw new InternalError(`${source.name}: ended at byte ${at}, expected ${size}`, 'Invariant');
+    }
+    at += piece.byteLength;
+    next = request(at);
+    // Observed on the next turn; a failed read-ahead must not count as unhandled meanwhile.
+    next?.catch(() => {});
+    hash.update(piece);
+  }
+  return { name, size, sha256: hash.digest('hex') };
 }
 
 /** Stages a small output whole and returns its manifest entry. */
@@ -189,6 +217,7 @@ export type { Manifest, PublishReport };
 export {
   FAILURE_NAME,
   hashingSink,
+  hashSource,
   MANIFEST_NAME,
   publishOutputs,
   readManifest,

@@ -2,7 +2,8 @@
  * The local scheduler of the job's stages (stages.ts), the same stages the cloud workflow runs:
  *
  *   planStage → chunkStage for every item (on `concurrency` lanes), with each file's
- *   assembleStage copying its chunk parts in order as they arrive → finalizeStage.
+ *   assembleStage copying its chunk parts in order as they arrive (its previews drawn once
+ *   every chunk has run) → finalizeStage.
  *
  * Where chunks run (worker threads) and where things are stored (a JobStore) is the caller's
  * business (bin/commands/run.ts binds them); this module is pure. On any failure, an abort
@@ -10,7 +11,8 @@
  * staging area, anything it had published), then the first error is rethrown.
  *
  * Compute is metered per stage task as Lambda bills it (usage.ts): plan, each chunk (timed on
- * the thread that ran it), each file's assembly from its last chunk's end, finalize.
+ * the thread that ran it), each file's assembly from its last chunk's end to its copy's end plus
+ * its previews step (run one file at a time once every chunk has run), finalize.
  */
 import type { ChunkResult } from './deconvolveChunk.js';
 import type { WorkItem } from './plan.js';
@@ -160,15 +162,41 @@ async function runJob(req: JobRequest, rt: JobRuntime): Promise<FinalizeReport> 
     const lastChunkDone = plan.files.map(() => 0);
     const chunksLeft = plan.files.map((f) => plan.items.filter((it) => it.file === f.index).length);
     let cellsDone = 0;
+    // Every chunk has run: the files' previews may start (they would compete for CPU before).
+    const chunksFinished = deferred<void>();
+    chunksFinished.promise.catch(() => {});
+    // The files' previews steps, one at a time, once every chunk has run.
+    let describing: Promise<void> = chunksFinished.promise;
     const assemble = async (file: number) => {
       const started = Date.now();
+      // Metered: the copy from the file's last chunk on, and the previews step on its own.
+      let copied = 0;
+      let described = 0;
       const record = await assembleStage(
         store,
         job,
         file,
         (chunk) => chunkResults[itemIndex.get(`${file}/${chunk}`) as number].promise,
+        {
+          describe: (step) => {
+            copied = Date.now() - Math.max(started, lastChunkDone[file]);
+            const run = describing.then(async () => {
+              const from = Date.now();
+              try {
+                return await step();
+              } finally {
+                described = Date.now() - from;
+              }
+            });
+            describing = run.then(
+              () => {},
+              () => {},
+            );
+            return run;
+          },
+        },
       );
-      await store.meter('assembleFile', Date.now() - Math.max(started, lastChunkDone[file]));
+      await store.meter('assembleFile', copied + described);
       rt.onProgress?.({ kind: 'file', record });
       return record;
     };
@@ -195,8 +223,10 @@ async function runJob(req: JobRequest, rt: JobRuntime): Promise<FinalizeReport> 
     } catch (err) {
       // Chunks that never ran (or failed) release the assemblies waiting for them.
       for (const d of chunkResults) d.reject(err);
+      chunksFinished.reject(err);
       throw err;
     }
+    chunksFinished.resolve();
     await rt.chunksDone?.();
     const files = await untilStopped(Promise.all(assemblies));
     checkpoint();

@@ -4,22 +4,31 @@
  *
  *   planStage      claim the output location, pin the inputs, plan; job record + Map items
  *   chunkStage     deconvolve one chunk of cells into its two parts; chunk record
- *   assembleStage  stage one file's two outputs from its parts; file record
- *   finalizeStage  stage metadata and previews, record usage, publish (manifest last), release
+ *   assembleStage  stage one file's two outputs from its parts, its previews and its metadata
+ *                  fragment; file record
+ *   finalizeStage  stage metadata (the fragments joined), record usage, publish (manifest
+ *                  last), release
  *   failStage      unpublish this run's outputs, failure report and usage, release
  *
  * Stage names are also the keys of the usage record and the names of the Lambda handlers.
  */
 import { InternalError, InvalidInputError } from '../errors.js';
-import { assembleFile, type FileChunks, type FileOutputs } from './assemble.js';
+import {
+  assembleFile,
+  type FileChunks,
+  type FileOutputs,
+  type OutputTarget,
+  type PartKind,
+} from './assemble.js';
 import { type ChunkResult, deconvolveChunk } from './deconvolveChunk.js';
-import { finalizeJob } from './finalize.js';
-import { allOutputNames, cellSetOutputName, eventSetOutputName } from './outputs.js';
+import { describeFile, writeMetadata } from './finalize.js';
+import { allOutputNames, cellSetOutputName, eventSetOutputName, METADATA_NAME } from './outputs.js';
 import type { JobOptions, ToolParams } from './params.js';
 import { type JobPlan, type PlanLimits, planJob, type WorkItem } from './plan.js';
 import {
   FAILURE_NAME,
   hashingSink,
+  hashSource,
   MANIFEST_NAME,
   type Manifest,
   type PublishReport,
@@ -60,9 +69,10 @@ interface JobRecord {
   plan: JobPlan;
 }
 
-/** One file's assembled outputs (WORK.fileOutputs). */
+/** One file's assembled outputs (WORK.fileOutputs); its metadata fragment is WORK.metadata. */
 interface FileRecord {
   outputs: FileOutputs;
+  /** Its two outputs and three previews, staged. */
   staged: StoredObject[];
 }
 
@@ -220,14 +230,20 @@ async function chunkStage(store: JobStore, job: JobRecord, item: WorkItem): Prom
 
 /**
  * Assemble file: stages `cellset_denoised.kkk.isxd` and `neural_events.kkk.isxd` from the
- * file's parts (assemble.ts) and writes the file record.
+ * file's parts (assemble.ts; joined server side when the store can and the sizes fit, else
+ * streamed), then the file's three previews and its metadata fragment (finalize.ts
+ * describeFile), and writes the file record.
  * @param chunks - the file's chunk results, or a lookup (default: their records)
+ * @param opts.describe - runs the previews-and-fragment step (default: at once). A local run
+ *   holds it back until every chunk has run and runs the files' steps one at a time, so they
+ *   neither compete with chunks for CPU nor count each other's time.
  */
 async function assembleStage(
   store: JobStore,
   job: JobRecord,
   file: number,
   chunks?: FileChunks,
+  opts: { describe?: <T>(step: () => Promise<T>) => Promise<T> } = {},
 ): Promise<FileRecord> {
   const lookup: FileChunks =
     chunks ??
@@ -238,14 +254,10 @@ async function assembleStage(
         throw new InternalError(`chunk record ${key} is missing`, 'MissingRecord');
       return result;
     });
-  const cellSet = hashingSink(
-    cellSetOutputName(file),
-    store.workSink(WORK.staged(cellSetOutputName(file))),
-  );
-  const eventSet = hashingSink(
-    eventSetOutputName(file),
-    store.workSink(WORK.staged(eventSetOutputName(file))),
-  );
+  const targets = {
+    cellset: stagedTarget(store, file, 'cellset', cellSetOutputName(file)),
+    events: stagedTarget(store, file, 'events', eventSetOutputName(file)),
+  };
   try {
     const outputs = await assembleFile(
       job.plan,
@@ -253,10 +265,22 @@ async function assembleStage(
       store.openInput(job.inputs[file]),
       lookup,
       (kind, chunk) => store.workSource(WORK.part(kind, file, chunk)),
-      cellSet,
-      eventSet,
+      targets,
     );
-    const record: FileRecord = { outputs, staged: [cellSet.stored(), eventSet.stored()] };
+    const staged = [await targets.cellset.stored(), await targets.events.stored()];
+    const describe = opts.describe ?? ((step) => step());
+    await describe(async () => {
+      const { fragment } = await describeFile(
+        job.plan,
+        outputs,
+        (name) => store.workSource(WORK.staged(name)),
+        async (name, bytes) => {
+          staged.push(await stageBytes(store, name, bytes));
+        },
+      );
+      await store.putWork(WORK.metadata(file), fragment);
+    });
+    const record: FileRecord = { outputs, staged };
     await putRecord(store, WORK.fileOutputs(file), record);
     return record;
   } catch (error) {
@@ -270,10 +294,50 @@ async function assembleStage(
   }
 }
 
+/**
+ * The staged output `name` of a file as assembleFile writes it: streamed through a hashing
+ * sink, or joined by the store (store.concatWork) and then hashed by reading it back once.
+ */
+function stagedTarget(
+  store: JobStore,
+  file: number,
+  kind: PartKind,
+  name: string,
+): OutputTarget & { stored(): Promise<StoredObject> } {
+  let streamed: ReturnType<typeof hashingSink> | null = null;
+  let joined = false;
+  const joiner = store.concatWork;
+  return {
+    sink() {
+      streamed = hashingSink(name, store.workSink(WORK.staged(name)));
+      return streamed;
+    },
+    ...(joiner
+      ? {
+          concat: {
+            fits: (sizes: number[]) => joiner.fits(sizes),
+            async run(sizes: number[], footer: Uint8Array) {
+              await joiner.concat(
+                sizes.map((size, k) => ({ key: WORK.part(kind, file, k), size })),
+                footer,
+                WORK.staged(name),
+              );
+              joined = true;
+            },
+          },
+        }
+      : {}),
+    async stored() {
+      if (joined) return hashSource(name, await store.workSource(WORK.staged(name)));
+      if (streamed === null) throw new InternalError(`${name} was not written`, 'Invariant');
+      return streamed.stored();
+    },
+  };
+}
+
 /** What a finished run reports. */
 interface FinalizeReport extends PublishReport {
   job: JobRecord;
-  metadata: object;
   files: FileRecord[];
   usage: UsageRecord;
   /** Null when the work area was removed, else why it could not be (the result stands). */
@@ -281,7 +345,8 @@ interface FinalizeReport extends PublishReport {
 }
 
 /**
- * Finalize: stages output_metadata.json and the previews (finalize.ts), records the usage,
+ * Finalize: stages output_metadata.json from the files' fragments (the previews were staged by
+ * Assemble), records the usage,
  * publishes everything (publish.ts: manifest last), releases the claim, removes the work area.
  * @param opts.files - the file records (default: read from the work area)
  * @param opts.extra - further staged outputs to publish (the demo's synthetic input)
@@ -309,7 +374,6 @@ async function finalizeStage(
       removed: [],
       foreign: [],
       job,
-      metadata: {},
       files: [],
       ...after,
     };
@@ -330,14 +394,7 @@ async function finalizeStage(
     ));
   files.sort((a, b) => a.outputs.file - b.outputs.file);
   const staged: StoredObject[] = [...(opts.extra ?? []), ...files.flatMap((f) => f.staged)];
-  const done = await finalizeJob(
-    job.plan,
-    files.map((f) => f.outputs),
-    (name) => store.workSource(WORK.staged(name)),
-    async (name, bytes) => {
-      staged.push(await stageBytes(store, name, bytes));
-    },
-  );
+  staged.push(await stageMetadata(store, job.plan.files.length));
   opts.beforePublish?.();
   const at = now();
   const usage = buildUsage({
@@ -359,7 +416,31 @@ async function finalizeStage(
   });
   // The manifest is written: the result stands.
   const after = await afterCommit(store, job.run, usage);
-  return { ...report, job, metadata: done.metadata, files, ...after };
+  return { ...report, job, files, ...after };
+}
+
+/** Stages output_metadata.json from the files' fragments (in file order), one at a time. */
+async function stageMetadata(store: JobStore, numFiles: number): Promise<StoredObject> {
+  async function* fragments(): AsyncGenerator<Uint8Array> {
+    for (let file = 0; file < numFiles; file++) {
+      const fragment = await store.getWork(WORK.metadata(file));
+      if (fragment === null) {
+        throw new InternalError(
+          `metadata fragment ${WORK.metadata(file)} is missing`,
+          'MissingRecord',
+        );
+      }
+      yield fragment;
+    }
+  }
+  const sink = hashingSink(METADATA_NAME, store.workSink(WORK.staged(METADATA_NAME)));
+  try {
+    await writeMetadata(fragments(), sink);
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+  return sink.stored();
 }
 
 /**

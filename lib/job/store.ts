@@ -61,6 +61,8 @@ const WORK = {
     `parts/${file}/${chunk}.${kind}`,
   chunkResult: (file: number, chunk: number) => `chunks/${file}/${chunk}.json`,
   fileOutputs: (file: number) => `files/${file}.json`,
+  /** A file's entries of output_metadata.json (finalize.ts metadataFragment). */
+  metadata: (file: number) => `metadata/${file}.part`,
   /** An output staged for publishing. */
   staged: (name: string) => `outputs/${name}`,
   /** What Finalize is publishing (so cleanup after a crash knows what to remove). */
@@ -68,6 +70,20 @@ const WORK = {
   errors: 'errors/',
   error: (label: string) => `errors/${label}.json`,
 } as const;
+
+/**
+ * Joins work objects into one without their bytes passing through the caller (S3: a multipart
+ * upload whose parts are UploadPartCopy of the objects). Offered by stores that can (optional).
+ */
+interface WorkConcat {
+  /** Whether objects of these sizes (in order), then a small tail, can be joined. */
+  fits(sizes: number[]): boolean;
+  /**
+   * Writes work object `to` = parts ‖ tail, whole or absent (nothing is left on failure).
+   * The parts' sizes were checked by the caller and `fits` holds for them.
+   */
+  concat(parts: { key: string; size: number }[], tail: Uint8Array, to: string): Promise<void>;
+}
 
 /** The port. Names passed to the output methods are plain file names (no folders). */
 interface JobStore {
@@ -86,6 +102,8 @@ interface JobStore {
   listWork(prefix: string): Promise<string[]>;
   /** Removes the whole work area (checked). */
   removeWork(): Promise<void>;
+  /** Optional: joins work objects server side (Assemble uses it when it fits, else streams). */
+  readonly concatWork?: WorkConcat;
   /**
    * Optional: from now on every write to the work area and every publish fails, so a stage
    * still running after its run was stopped cannot leave anything behind (cleanup still works).
@@ -150,5 +168,5 @@ async function getRecord<T>(store: JobStore, key: string): Promise<T | null> {
   return bytes === null ? null : (JSON.parse(decoder.decode(bytes)) as T);
 }
 
-export type { InputRef, JobStore, Meter, RunRef, StoredObject };
+export type { InputRef, JobStore, Meter, RunRef, StoredObject, WorkConcat };
 export { getRecord, jsonBytes, putRecord, WORK };

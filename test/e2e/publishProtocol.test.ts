@@ -104,9 +104,13 @@ describe('a failure injected in Assemble, with the other file’s Assemble finis
     // no access to outputs/ at all: see the infra test), which the lifecycle rule expires
     expect(lateKeys.length).toBeGreaterThan(0);
     expect(lateKeys.every((k) => k.startsWith('work/runs/pp-assemble/'))).toBe(true);
+    // (Assemble stages the file's previews too)
     expect(await wf.list('work/runs/pp-assemble/outputs/')).toEqual([
       'cellset_denoised.000.isxd',
+      'footprints_cellset_denoised.000.svg',
       'neural_events.000.isxd',
+      'preview_neural_events.000.svg',
+      'traces_cellset_denoised.000.svg',
     ]);
     // (the injected throw happens outside the stage, as a crash would: no error record, so the
     // report names the Map's error)

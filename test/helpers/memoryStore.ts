@@ -1,7 +1,8 @@
 /**
  * An in-memory JobStore (lib/job/store.ts) for tests: work area, output location, claim and
  * usage ledger in Maps; inputs are the given sources by name. `hooks` let a test alter what a
- * work object reads back (e.g. truncate a part).
+ * work object reads back (e.g. truncate a part). With `concatMinPartBytes` it also offers
+ * concatWork (joins work objects whose sizes are all at least that), recording each join.
  */
 import { type ByteSource, memorySink, memorySource } from '../../lib/bytes.js';
 import { InvalidInputError } from '../../lib/errors.js';
@@ -14,9 +15,17 @@ interface MemoryStore extends JobStore {
   usage: unknown[];
   /** Changes what `workSource(key)` returns. */
   onWorkSource?: (key: string, source: ByteSource) => ByteSource;
+  /** Every concatWork join: the part keys and the object written. */
+  joins: { parts: string[]; to: string }[];
+  /** Makes the next joins fail (after checking their parts): whole or absent. */
+  failJoins?: Error;
 }
 
-function memoryStore(inputs: ByteSource[], location = 'mem://out/'): MemoryStore {
+function memoryStore(
+  inputs: ByteSource[],
+  location = 'mem://out/',
+  opts: { concatMinPartBytes?: number } = {},
+): MemoryStore {
   const byName = new Map(inputs.map((s) => [s.name, s]));
   const meter: Meter = { computeMs: {}, invocations: {} };
   const sinkInto = (map: Map<string, Uint8Array>, key: string) => {
@@ -36,6 +45,7 @@ function memoryStore(inputs: ByteSource[], location = 'mem://out/'): MemoryStore
     outputs: new Map(),
     holder: null,
     usage: [],
+    joins: [],
     workSink: (key) => sinkInto(store.work, key),
     async workSource(key) {
       const s = memorySource(key, store.work.get(key) ?? new Uint8Array());
@@ -45,6 +55,22 @@ function memoryStore(inputs: ByteSource[], location = 'mem://out/'): MemoryStore
       store.work.set(key, bytes.slice());
     },
     getWork: async (key) => store.work.get(key) ?? null,
+    ...(opts.concatMinPartBytes === undefined
+      ? {}
+      : {
+          concatWork: {
+            fits: (sizes: number[]) => sizes.every((n) => n >= (opts.concatMinPartBytes as number)),
+            async concat(parts: { key: string; size: number }[], tail: Uint8Array, to: string) {
+              const pieces = parts.map((p) => store.work.get(p.key) ?? new Uint8Array());
+              parts.forEach((p, k) => {
+                if (pieces[k].byteLength !== p.size) throw new Error(`${p.key}: size changed`);
+              });
+              if (store.failJoins) throw store.failJoins;
+              store.work.set(to, Buffer.concat([...pieces, tail]));
+              store.joins.push({ parts: parts.map((p) => p.key), to });
+            },
+          },
+        }),
     listWork: async (prefix) => [...store.work.keys()].filter((k) => k.startsWith(prefix)),
     async removeWork() {
       store.work.clear();
