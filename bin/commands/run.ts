@@ -24,7 +24,7 @@ import {
   USER_ERROR_NAMES,
 } from '../../lib/errors.js';
 import { openEventSet } from '../../lib/isxd/index.js';
-import type { ChunkResult } from '../../lib/job/deconvolveChunk.js';
+import { type ChunkResult, isDeconvolved } from '../../lib/job/deconvolveChunk.js';
 import { eventSetOutputName } from '../../lib/job/outputs.js';
 import {
   parseJobOptions,
@@ -242,7 +242,7 @@ async function demoReport(
 ): Promise<string> {
   const period = 1 / truth.spec.frameRate;
   const events = await readEventFrames(join(out, eventSetOutputName(0)), period);
-  const cells = report.files[0].outputs.cells.filter((c) => !c.skipped);
+  const cells = report.files[0].outputs.cells.filter(isDeconvolved);
   const score = scoreRecovery(
     truth,
     events,
@@ -430,17 +430,26 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   const numCells = report.files.reduce((n, f) => n + f.outputs.cells.length, 0);
-  const skipped = report.files.reduce(
-    (n, f) => n + f.outputs.cells.filter((c) => c.skipped).length,
+  const deconvolved = report.files.reduce(
+    (n, f) => n + f.outputs.cells.filter(isDeconvolved).length,
     0,
+  );
+  const failed = report.files.flatMap((f) =>
+    f.outputs.cells.filter((c) => c.failure !== null).map((c) => c.name),
   );
   const numEvents = report.files.reduce((n, f) => n + f.outputs.numEvents, 0);
   process.stdout.write(
-    `Deconvolved ${numCells - skipped} of ${numCells} cells in ${files.length} file(s) ` +
+    `Deconvolved ${deconvolved} of ${numCells} cells in ${files.length} file(s) ` +
       `(p = ${params.p}, ${params.method_deconvolution}) and found ${numEvents} events in ${seconds.toFixed(2)} s ` +
       `on ${threads} ${threads > 1 ? `threads (main + ${threads - 1} worker(s))` : 'thread (in-process)'}; wrote ${report.manifest.outputs.length + 1} files to ${out} (manifest.json lists them). ` +
       `On IDEAS this run would cost ${report.usage.credits.toFixed(5)} credits (${CREDITS_PER_COMPUTE_HOUR} per compute hour, ${(report.usage.totalComputeMs / 1000).toFixed(2)} s of compute).\n`,
   );
+  if (failed.length > 0) {
+    const shown = failed.slice(0, 5).join(', ') + (failed.length > 5 ? ', …' : '');
+    process.stdout.write(
+      `${failed.length} cell(s) could not be deconvolved and have a NaN trace and no events (${shown}); output_metadata.json gives each cell's reason ("failure").\n`,
+    );
+  }
   if (report.removed.length > 0) {
     process.stdout.write(
       `Removed ${report.removed.length} file(s) of the previous result that this one does not have: ${report.removed.join(', ')}.\n`,
@@ -479,8 +488,9 @@ never at dropped / cropped / blank frames; --event-threshold-sn K also requires 
 'accepted+undecided' skips rejected cells. Skipped cells keep their footprint and get an all-NaN
 trace and no events.
 
-A cell that cannot be deconvolved (e.g. a constant trace with p = 2) fails the job with exit code 2
-naming the file, the cell and the reason; skip it with --accepted-only if it is not accepted.
+A cell that cannot be deconvolved (no valid frame, a constant trace with p = 2, …) gets an all-NaN
+trace, no events and its reason ("failure") in output_metadata.json; the other cells are processed.
+A job in which no cell can be deconvolved fails with exit code 2 naming the first cells and why.
 Exit codes: 0 ok, 2 bad input (file, parameter, series, cell), 1 internal error. Nothing partial is
 left behind. With no FILES a synthetic cell set with known spikes is generated in --out and its
 recovery reported (its outputs are replaced).`;

@@ -17,7 +17,7 @@ import { BufferPool, type ByteSink, type ByteSource, readIntoBuffer } from '../b
 import { constrainedFoopsi } from '../deconvolution/constrainedFoopsi.js';
 import { arRoots } from '../deconvolution/linalg.js';
 import type { FoopsiOutput } from '../deconvolution/types.js';
-import { CaimanSpikesError, DeconvolutionError } from '../errors.js';
+import { DeconvolutionError, InternalError, InvalidParameterError } from '../errors.js';
 import { EVENT_PACKET_BYTES, EventPacketWriter, frameOffsetMicros } from '../isxd/index.js';
 import { toFoopsiParams } from './foopsiParams.js';
 import { type CellSetInfo, type JobPlan, ratioSeconds, type WorkItem } from './plan.js';
@@ -30,6 +30,11 @@ interface CellSummary {
   status: string;
   /** True when --accepted-only skipped the cell (trace all NaN, no events). */
   skipped: boolean;
+  /**
+   * Why the cell could not be deconvolved (e.g. no valid frame, a constant trace at p = 2):
+   * its denoised trace is NaN and it has no events; null for a deconvolved or skipped cell.
+   */
+  failure: string | null;
   /** AR coefficients as used (empty when skipped). */
   g: number[];
   /** Time constants in seconds: [τ_decay] for p = 1, [τ_decay, τ_rise] for p = 2. */
@@ -63,6 +68,11 @@ interface ChunkResult {
 const ROUND_OFF = 1e-5;
 /** Input cells are read in batches of about this many bytes. */
 const READ_BYTES = 8 * 1024 * 1024;
+
+/** A cell with a denoised trace: neither skipped by --accepted-only nor failed. */
+function isDeconvolved(c: CellSummary): boolean {
+  return !c.skipped && c.failure === null;
+}
 
 /** Whether the --accepted-only option skips a cell with this status. */
 function isSkipped(status: string, acceptedOnly: JobPlan['options']['acceptedOnly']): boolean {
@@ -196,8 +206,9 @@ function packEvents(
  * @param source - the chunk's input cell set (`plan.files[item.file].input`).
  * @param cellSetPart - receives the chunk's cell-set data bytes; closed on success, aborted on failure.
  * @param eventPart - receives the chunk's 20-byte event packets (global cell index); closed / aborted likewise.
- * @throws DeconvolutionError naming the cell, the file and the reason when a cell cannot be
- *   deconvolved (unless --accepted-only skips it).
+ * A cell that cannot be deconvolved gets a NaN trace, no events and its `failure` reason.
+ * @throws InvalidParameterError for a parameter the engine refuses, InternalError for an
+ *   engine fault, DeconvolutionError for a truncated input.
  */
 async function deconvolveChunk(
   plan: JobPlan,
@@ -276,13 +287,37 @@ async function runChunk(
         const out = new Float32Array(part.buffer, part.byteOffset + at, T);
         const name = info.names[cell];
         const status = info.statuses[cell];
-        if (isSkipped(status, plan.options.acceptedOnly)) {
+        const skipped = isSkipped(status, plan.options.acceptedOnly);
+        let r: ReturnType<typeof constrainedFoopsi> | null = null;
+        let failure: string | null = null;
+        if (!skipped) {
+          traceBytes.set(part.subarray(at, at + 4 * T));
+          for (const t of info.invalidFrames) trace[t] = Number.NaN;
+          try {
+            r = constrainedFoopsi(trace, foopsiParams, foopsiOut);
+          } catch (err) {
+            // A parameter is the job's problem (it fails the job); a trace that cannot be
+            // deconvolved is this cell's (NaN, no events, the reason in the metadata); anything
+            // else is ours.
+            if (err instanceof InvalidParameterError) throw err;
+            if (!(err instanceof DeconvolutionError)) {
+              throw new InternalError(
+                `${info.input}: cell ${cell} (${name}): the engine failed: ${err instanceof Error ? err.message : String(err)}`,
+                'Engine',
+                { cause: err },
+              );
+            }
+            failure = err.message;
+          }
+        }
+        if (r === null) {
           out.fill(Number.NaN);
           result.cells.push({
             cell,
             name,
             status,
-            skipped: true,
+            skipped,
+            failure,
             g: [],
             tauSeconds: [],
             sn: Number.NaN,
@@ -295,20 +330,6 @@ async function runChunk(
           result.eventCounts.push(0);
           result.firstOffsetsUs.push('0');
           continue;
-        }
-        traceBytes.set(part.subarray(at, at + 4 * T));
-        for (const t of info.invalidFrames) trace[t] = Number.NaN;
-
-        let r: ReturnType<typeof constrainedFoopsi>;
-        try {
-          r = constrainedFoopsi(trace, foopsiParams, foopsiOut);
-        } catch (err) {
-          const reason = err instanceof Error ? err.message : String(err);
-          throw new DeconvolutionError(
-            `${info.input}: cell ${cell} (${name}) cannot be deconvolved: ${reason}`,
-            err instanceof CaimanSpikesError ? err.code : 'Deconvolution',
-            { cause: err },
-          );
         }
         const maxSp = writeCalcium(r.c, r.sp, invalid, out);
         const before = packets.count;
@@ -330,6 +351,7 @@ async function runChunk(
           name,
           status,
           skipped: false,
+          failure: null,
           g: [...r.g],
           tauSeconds: timeConstants([...r.g], periodSeconds),
           sn: r.sn,
@@ -350,4 +372,4 @@ async function runChunk(
 }
 
 export type { CellSummary, ChunkResult };
-export { deconvolveChunk, frameOffsets, isSkipped, timeConstants };
+export { deconvolveChunk, frameOffsets, isDeconvolved, isSkipped, timeConstants };

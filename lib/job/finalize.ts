@@ -24,7 +24,7 @@ import {
   scaleRatio,
 } from '../isxd/rational.js';
 import type { FileOutputs } from './assemble.js';
-import type { CellSummary } from './deconvolveChunk.js';
+import { type CellSummary, isDeconvolved } from './deconvolveChunk.js';
 import { previewNames } from './outputs.js';
 import { type CellSetInfo, type JobPlan, ratioSeconds } from './plan.js';
 import { accumulateEvents, createEventSummary, eventsPreview } from './previews/eventsPreview.js';
@@ -69,6 +69,8 @@ function cellMetadata(c: CellSummary): Plain {
     name: c.name,
     status: c.status,
     skipped: c.skipped,
+    // Why the cell could not be deconvolved (its trace is NaN, no events); null otherwise.
+    failure: c.failure,
     g: c.g,
     tau_seconds: c.tauSeconds,
     sn: c.sn,
@@ -97,7 +99,8 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
         num_undecided_cells: count('undecided'),
         num_rejected_cells: count('rejected'),
         total_num_cells: info.numCells,
-        num_deconvolved_cells: out.cells.filter((c) => !c.skipped).length,
+        num_deconvolved_cells: out.cells.filter(isDeconvolved).length,
+        num_failed_cells: out.cells.filter((c) => c.failure !== null).length,
       },
       timingInfo: { ...timing, sampling_rate: samplingRate, end },
       spacingInfo: info.spacingInfo,
@@ -142,7 +145,7 @@ async function drawTraces(
   out: FileOutputs,
   cellSet: ByteSource,
 ): Promise<{ svg: string; colors: Map<number, string> }> {
-  const candidates = out.cells.filter((c) => c.status !== 'rejected' && !c.skipped);
+  const candidates = out.cells.filter((c) => c.status !== 'rejected' && isDeconvolved(c));
   const chosen = selectCells(
     candidates.map((c) => ({ cell: c.cell, skewness: c.skewness ?? Number.NaN })),
   );
@@ -171,7 +174,7 @@ async function drawFootprints(
 ): Promise<string> {
   const n = info.width * info.height;
   const cells: FootprintToDraw[] = [];
-  const shown = out.cells.filter((c) => c.status !== 'rejected' && !c.skipped);
+  const shown = out.cells.filter((c) => c.status !== 'rejected' && isDeconvolved(c));
   // Reads issued FOOTPRINT_READS at a time (one small read per cell).
   for (let start = 0; start < shown.length; start += FOOTPRINT_READS) {
     const batch = shown.slice(start, start + FOOTPRINT_READS);

@@ -12,7 +12,7 @@
  *
  * Stage names are also the keys of the usage record and the names of the Lambda handlers.
  */
-import { InternalError, InvalidInputError } from '../errors.js';
+import { DeconvolutionError, InternalError, InvalidInputError } from '../errors.js';
 import {
   assembleFile,
   type FileChunks,
@@ -393,6 +393,7 @@ async function finalizeStage(
       }),
     ));
   files.sort((a, b) => a.outputs.file - b.outputs.file);
+  assertSomeCellDeconvolved(job, files);
   const staged: StoredObject[] = [...(opts.extra ?? []), ...files.flatMap((f) => f.staged)];
   staged.push(await stageMetadata(store, job.plan.files.length));
   opts.beforePublish?.();
@@ -417,6 +418,32 @@ async function finalizeStage(
   // The manifest is written: the result stands.
   const after = await afterCommit(store, job.run, usage);
   return { ...report, job, files, ...after };
+}
+
+/**
+ * A cell that cannot be deconvolved gets NaN and its reason in the metadata, and the job goes
+ * on; but a job in which no cell at all could be is refused (its outputs would be all NaN),
+ * naming the first failures.
+ */
+function assertSomeCellDeconvolved(job: JobRecord, files: FileRecord[]): void {
+  const failed: string[] = [];
+  let attempted = 0;
+  for (const f of files) {
+    for (const c of f.outputs.cells) {
+      if (c.skipped) continue;
+      attempted++;
+      if (c.failure === null) return;
+      if (failed.length < 3)
+        failed.push(
+          `${job.plan.files[f.outputs.file].input}: cell ${c.cell} (${c.name}): ${c.failure}`,
+        );
+    }
+  }
+  if (attempted === 0) return;
+  throw new DeconvolutionError(
+    `none of the ${attempted} cells could be deconvolved; ${failed.join('; ')}${attempted > failed.length ? '; …' : ''}`,
+    'NoCellDeconvolved',
+  );
 }
 
 /** Stages output_metadata.json from the files' fragments (in file order), one at a time. */

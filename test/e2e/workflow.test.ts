@@ -344,45 +344,60 @@ describe('console-started executions with an invalid input', () => {
 
 describeShared('workflow when a cell cannot be deconvolved', () => {
   let outcome: ExecutionOutcome;
+  let allNan: ExecutionOutcome;
 
   beforeAll(async () => {
     // cell 0 of part 2: every trace sample NaN (footprint 21 × 21 floats, then 95 trace floats)
     const bad = new Uint8Array(readFileSync(sharedPath('data', 'cellset_series_part2.isxd')));
     const view = new DataView(bad.buffer);
     for (let t = 0; t < 95; t++) view.setFloat32((441 + t) * 4, Number.NaN, true);
+    // every cell of part 2 all NaN
+    const worse = new Uint8Array(bad);
+    const cells = new DataView(worse.buffer);
+    for (let cell = 0; cell < 6; cell++)
+      for (let t = 0; t < 95; t++) cells.setFloat32((cell * 536 + 441 + t) * 4, Number.NaN, true);
     await put(
       'inputs/nan/part1.isxd',
       readFileSync(sharedPath('data', 'cellset_series_part1.isxd')),
     );
     await put('inputs/nan/part2.isxd', bad);
+    await put('inputs/nan/all-nan.isxd', worse);
     outcome = await execute('nan-1', {
       inputs: ['inputs/nan/part1.isxd', 'inputs/nan/part2.isxd'],
       outputPrefix: 'outputs/nan/',
     });
-  });
-
-  it('catches the failed Map item and reports its file, cells and cause', async () => {
-    // Act
-    const report = await getJson<Record<string, unknown>>('outputs/nan/failure.json');
-    // Assess
-    expect(outcome.status).toBe('FAILED');
-    expect(report).toMatchObject({
-      error: 'DeconvolutionError',
-      file: 'inputs/nan/part2.isxd',
-      details: [
-        expect.objectContaining({ step: 'Deconvolve chunk', cells: [0, 6], code: 'EmptyTrace' }),
-      ],
+    allNan = await execute('nan-2', {
+      inputs: ['inputs/nan/all-nan.isxd'],
+      outputPrefix: 'outputs/nan-all/',
     });
-    expect(String(report!.cause)).toContain('cell 0 (C0)');
-    expect(await list('outputs/nan/')).toEqual(['failure.json', 'usage.json']);
   });
 
-  it('bills the compute consumed up to the failure', async () => {
+  it('succeeds, with a NaN trace, no events and the reason for that cell only', async () => {
     // Act
-    const record = await usageRecord('nan-1');
+    const metadata = await getJson<
+      Record<string, { deconvolution: { cells: Record<string, unknown>[] } }>
+    >('outputs/nan/output_metadata.json');
     // Assess
-    expect(record).toMatchObject({ status: 'FAILED', files: 2, cells: 12 });
-    expect(record!.invocations).toMatchObject({ planJob: 1, deconvolveChunk: 2, recordFailure: 1 });
+    expect(outcome.status).toBe('SUCCEEDED');
+    const cells = metadata!['cellset_denoised.001'].deconvolution.cells;
+    expect(cells[0]).toMatchObject({ name: 'C0', num_events: 0 });
+    expect(String(cells[0].failure)).toContain('all 95 samples of the trace are NaN');
+    expect(cells.slice(1).map((c) => c.failure)).toEqual([null, null, null, null, null]);
+    expect(await list('outputs/nan/')).toContain('manifest.json');
+  });
+
+  it('fails a run in which no cell can be deconvolved, naming the cells, and bills it', async () => {
+    // Act
+    const report = await getJson<Record<string, unknown>>('outputs/nan-all/failure.json');
+    const record = await usageRecord('nan-2');
+    // Assess
+    expect(allNan.status).toBe('FAILED');
+    expect(report).toMatchObject({ error: 'DeconvolutionError' });
+    expect(String(report!.cause)).toContain('none of the 6 cells could be deconvolved');
+    expect(String(report!.cause)).toContain('inputs/nan/all-nan.isxd: cell 0 (C0)');
+    expect(await list('outputs/nan-all/')).toEqual(['failure.json', 'usage.json']);
+    expect(record).toMatchObject({ status: 'FAILED', files: 1, cells: 6 });
+    expect(record!.invocations).toMatchObject({ planJob: 1, deconvolveChunk: 1, recordFailure: 1 });
   });
 });
 

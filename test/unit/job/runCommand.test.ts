@@ -17,15 +17,20 @@ import { constantCellSet, fixtureCellSet } from './fixtures.js';
 
 let dir: string;
 let stderr: string[];
+let stdout: string[];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'caiman-run-'));
   stderr = [];
+  stdout = [];
   vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
     stderr.push(String(s));
     return true;
   });
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    stdout.push(String(s));
+    return true;
+  });
 });
 
 afterEach(() => {
@@ -116,7 +121,25 @@ describe('caiman-spikes run: bad input exits 2 naming the file or parameter and 
     expect(stderr.join('')).toContain('parameter g = [0.9]');
   });
 
-  it('a cell that cannot be deconvolved (constant trace, p = 2) leaves no output behind', async () => {
+  it('a job in which no cell can be deconvolved (constant trace, p = 2) leaves no output behind', async () => {
+    // Prepare
+    const path = await save(
+      await fixtureCellSet('flat.isxd', { numCells: 1, flatCell: 0 }),
+      'flat.isxd',
+    );
+
+    // Act
+    const code = await run(path, '--out', join(dir, 'out'), '--p', '2');
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toMatch(
+      /none of the 1 cells could be deconvolved; .*flat\.isxd: cell 0 \(C0\)/,
+    );
+    expect(existsSync(join(dir, 'out'))).toBe(false); // the folder this run created is gone too
+  });
+
+  it('a cell that cannot be deconvolved is reported, and the others are deconvolved', async () => {
     // Prepare
     const path = await save(await constantCellSet('flat.isxd'), 'flat.isxd');
 
@@ -124,9 +147,13 @@ describe('caiman-spikes run: bad input exits 2 naming the file or parameter and 
     const code = await run(path, '--out', join(dir, 'out'), '--p', '2');
 
     // Assess
-    expect(code).toBe(2);
-    expect(stderr.join('')).toMatch(/flat\.isxd: cell 1 \(flat\) cannot be deconvolved/);
-    expect(existsSync(join(dir, 'out'))).toBe(false); // the folder this run created is gone too
+    expect(code).toBe(0);
+    expect(stdout.join('')).toContain('Deconvolved 2 of 3 cells');
+    expect(stdout.join('')).toContain(
+      '1 cell(s) could not be deconvolved and have a NaN trace and no events (flat)',
+    );
+    const metadata = JSON.parse(readFileSync(join(dir, 'out', 'output_metadata.json'), 'utf8'));
+    expect(metadata['cellset_denoised.000'].deconvolution.cells[1].failure).toMatch(/decay root d = 0/);
   });
 
   it('an existing output, unless --overwrite', async () => {

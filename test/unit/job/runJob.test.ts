@@ -181,17 +181,45 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
 });
 
 describe('runJob failures', () => {
-  it('fails with a DeconvolutionError naming file and cell, and leaves no output', async () => {
+  it('gives a cell that cannot be deconvolved a NaN trace, no events and its reason; the others go on', async () => {
     // Prepare: a constant trace cannot be deconvolved with p = 2 (estimated g = 0)
     const { constantCellSet } = await import('./fixtures.js');
     const rt = memoryRuntime([await constantCellSet('flat.isxd')]);
+
+    // Act
+    const report = await rt.run(parseToolParams({ p: 2 }), DEFAULT_JOB_OPTIONS);
+
+    // Assess
+    const cells = report.files[0].outputs.cells;
+    expect(cells.map((c) => c.failure === null)).toEqual([true, false, true]);
+    expect(cells[1].failure).toMatch(/AR\(2\) coefficients g = \[0, 0\] give decay root d = 0/);
+    expect(report.files[0].outputs.eventCounts[1]).toBe(0);
+    expect(report.files[0].outputs.eventCounts[0]).toBeGreaterThan(0);
+    const out = await openCellSet(
+      memorySource('o', rt.outputs.get('cellset_denoised.000.isxd') ?? new Uint8Array()),
+    );
+    expect(Array.from(await out.readTrace(1)).every(Number.isNaN)).toBe(true);
+    expect(Array.from(await out.readTrace(0)).some(Number.isNaN)).toBe(false);
+    const metadata = JSON.parse(new TextDecoder().decode(rt.outputs.get('output_metadata.json')));
+    const file = metadata['cellset_denoised.000'];
+    expect(file.metrics).toMatchObject({ num_deconvolved_cells: 2, num_failed_cells: 1 });
+    expect(file.deconvolution.cells[1]).toMatchObject({ name: 'flat', failure: cells[1].failure, num_events: 0 });
+    expect(file.deconvolution.cells[0].failure).toBeNull();
+  });
+
+  it('fails with a DeconvolutionError when no cell can be deconvolved, and leaves no output', async () => {
+    // Prepare: one cell, constant
+    const { fixtureCellSet } = await import('./fixtures.js');
+    const rt = memoryRuntime([await fixtureCellSet('flat.isxd', { numCells: 1, flatCell: 0 })]);
 
     // Act
     const run = rt.run(parseToolParams({ p: 2 }), DEFAULT_JOB_OPTIONS);
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(DeconvolutionError);
-    await expect(run).rejects.toThrow(/flat\.isxd: cell 1 \(flat\)/);
+    await expect(run).rejects.toThrow(
+      /none of the 1 cells could be deconvolved; flat\.isxd: cell 0 \(C0\): AR\(2\) coefficients/,
+    );
     expect(rt.outputs.size).toBe(0);
     expect(rt.store.work.size).toBe(0);
   });
