@@ -20,6 +20,7 @@ import {
   type RetryWait,
   type RunOptions,
   runExecution,
+  throttleRate,
 } from '../helpers/sfnHarness.js';
 
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:FnworkAB12';
@@ -166,6 +167,27 @@ describe('retries', () => {
       ['Lambda.TooManyRequestsException', 2],
     ]);
     expect(h.calls).toBe(1);
+  });
+});
+
+describe('throttling at a rate', () => {
+  it('is reproducible from its seed and throttles about that share of invocations', () => {
+    // Prepare
+    const probe = { state: 's', function: 'f', attempt: 0, count: 0 };
+    const draw = (seed: number) => {
+      const t = throttleRate(0.3, seed);
+      return Array.from({ length: 1000 }, () => t(probe));
+    };
+    // Act
+    const a = draw(7);
+    const b = draw(7);
+    const c = draw(8);
+    // Assess
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    const share = a.filter(Boolean).length / a.length;
+    expect(share).toBeGreaterThan(0.25);
+    expect(share).toBeLessThan(0.35);
   });
 });
 

@@ -666,6 +666,22 @@ async function runExecution(
   }
 }
 
+/**
+ * A throttle predicate that throttles each invocation with probability `rate`, drawn from a
+ * seeded generator (mulberry32), so a fault-injection run is reproducible.
+ */
+function throttleRate(rate: number, seed = 1): (probe: ThrottleProbe) => boolean {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => next() < rate;
+}
+
 /** The IAM check of StartExecution (the trigger calls this fake, not the SDK client). */
 type StartAuthorizer = (input: Record<string, unknown>) => Promise<void>;
 
@@ -772,4 +788,5 @@ export {
   PAYLOAD_LIMIT_BYTES,
   retryDelaySeconds,
   runExecution,
+  throttleRate,
 };
