@@ -11,6 +11,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AslMachine, CfnTemplate } from '../helpers/asl.js';
 import { type LocalAws, startLocalAws } from '../helpers/localAws.js';
+import { type LocalWorkflow, startWorkflow } from '../helpers/localWorkflow.js';
 import {
   type ExecutionOutcome,
   type Invocation,
@@ -22,6 +23,7 @@ import {
   runExecution,
   throttleRate,
 } from '../helpers/sfnHarness.js';
+import { syntheticCellSet } from './syntheticCellSet.js';
 
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:FnworkAB12';
 /** The one function: 10 s timeout. */
@@ -454,5 +456,87 @@ describe('a Distributed Map Run', () => {
       MapRunArn: expect.stringMatching(/:mapRun:/),
       ResultWriterDetails: { Bucket: local.bucket, Key: expect.stringMatching(/manifest\.json$/) },
     });
+  });
+});
+
+describe('the synthesized machine under injected faults', () => {
+  let wf: LocalWorkflow;
+  const INPUT = 'inputs/faults/cells.isxd';
+
+  beforeAll(async () => {
+    wf = await startWorkflow();
+    await wf.put(INPUT, await syntheticCellSet({ numCells: 12, numTimes: 200, seed: 11 }));
+    process.env.CHUNK_MAX_CELLS = '2';
+  });
+  afterAll(async () => {
+    delete process.env.CHUNK_MAX_CELLS;
+    expect(wf.denials).toEqual([]);
+    await wf?.close();
+  });
+
+  it('succeeds with 30 % of chunk invocations throttled, waiting as its retrier says', async () => {
+    // Prepare
+    const waits: RetryWait[] = [];
+    const invocations: Invocation[] = [];
+    const retrier = (
+      wf.machine.States['Deconvolve chunks'].ItemProcessor!.States['Deconvolve chunk'].Retry as {
+        ErrorEquals: string[];
+      }[]
+    ).find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));
+    // Act
+    const outcome = await wf.execute(
+      'faults-throttle',
+      { inputs: [INPUT], outputPrefix: 'outputs/faults-throttle/' },
+      {},
+      { throttle: { deconvolveChunk: throttleRate(0.3, 42) }, waits, invocations, random: () => 1 },
+    );
+    const chunk = invocations.filter((i) => i.function === 'deconvolveChunk');
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(retrier).toBeDefined();
+    expect(chunk.filter((i) => i.outcome === 'succeeded')).toHaveLength(6);
+    expect(chunk.filter((i) => i.outcome === 'throttled').length).toBeGreaterThan(0);
+    const r = retrier as {
+      IntervalSeconds?: number;
+      BackoffRate?: number;
+      MaxDelaySeconds?: number;
+    };
+    for (const w of waits.filter((x) => x.state === 'Deconvolve chunk')) {
+      const full = (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** (w.attempt - 1);
+      expect(w.seconds).toBe(Math.min(full, r.MaxDelaySeconds ?? full));
+    }
+    expect(await wf.list('outputs/faults-throttle/')).toContain('manifest.json');
+  });
+
+  it('fails a chunk past its timeout with Sandbox.Timedout after one attempt, publishing nothing', async () => {
+    // Prepare: chunk 0 of the file overruns the (shortened) 1 s function timeout
+    const invocations: Invocation[] = [];
+    const real = wf.handlers.deconvolveChunk;
+    const overrun: LambdaHandler = async (event, context) => {
+      const { item } = event as unknown as { item: { chunk: number } };
+      if (item.chunk === 0) await new Promise((r) => setTimeout(r, 1500));
+      return real(event, context);
+    };
+    // Act
+    const outcome = await wf.execute(
+      'faults-timeout',
+      { inputs: [INPUT], outputPrefix: 'outputs/faults-timeout/' },
+      { deconvolveChunk: overrun },
+      { functionTimeouts: { deconvolveChunk: 1 }, invocations },
+    );
+    const report = await wf.getJson<Record<string, unknown>>('outputs/faults-timeout/failure.json');
+    // Assess
+    expect(outcome.status).toBe('FAILED');
+    const timedOut = invocations.filter((i) => i.outcome === 'timedout');
+    expect(timedOut.map((i) => [i.function, i.error])).toEqual([
+      ['deconvolveChunk', 'Sandbox.Timedout'],
+    ]);
+    expect(
+      invocations.filter(
+        (i) => i.function === 'deconvolveChunk' && i.attempt > 0 && i.outcome !== 'throttled',
+      ),
+    ).toEqual([]);
+    expect(report).toMatchObject({ status: 'FAILED' });
+    expect(await wf.list('outputs/faults-timeout/')).toEqual(['failure.json', 'usage.json']);
   });
 });

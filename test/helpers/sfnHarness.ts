@@ -107,6 +107,8 @@ interface RunOptions {
    * handlers on test data never reach). getRemainingTimeInMillis reports unscaled milliseconds.
    */
   deadlineScale?: number;
+  /** Per handler name: a function Timeout (seconds) in place of the template's. */
+  functionTimeouts?: Partial<Record<string, number>>;
   /** Cap on concurrently running Map items, applied under the Map's MaxConcurrency (default 2). */
   mapConcurrency?: number;
   /** Per handler name: whether an invocation is throttled. */
@@ -350,7 +352,7 @@ async function runExecution(
         'Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException)',
       );
     }
-    const lambdaTimeout = functionTimeoutSeconds(functionId);
+    const lambdaTimeout = options.functionTimeouts?.[fnName] ?? functionTimeoutSeconds(functionId);
     const deadline = Date.now() + lambdaTimeout * 1000 * deadlineScale;
     const ctx = lambdaContext(fnName, lambdaTimeout * 1000, deadline, deadlineScale);
     record.awsRequestId = ctx.awsRequestId;
