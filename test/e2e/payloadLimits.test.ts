@@ -1,6 +1,8 @@
 /**
  * Plan-level check of the 256 KiB Step Functions payload limit: whatever the job size, each
  * state's input/output holds keys and counts only (the plan and the Map items live in S3).
+ * (Every e2e run is also checked state by state: the harness fails an execution with
+ * States.DataLimitExceeded on any state input/output or task payload/result over the limit.)
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type PlanState, planState } from '../../functions/planJob.js';
@@ -8,9 +10,10 @@ import { memorySource } from '../../lib/bytes.js';
 import { parseJobOptions, parseToolParams } from '../../lib/job/params.js';
 import { CHUNK_LIMITS, type JobPlan, planJob } from '../../lib/job/plan.js';
 import type { JobRecord } from '../../lib/job/stages.js';
+import { PAYLOAD_LIMIT_BYTES } from '../helpers/sfnHarness.js';
 import { syntheticCellSet } from './syntheticCellSet.js';
 
-const LIMIT = 256 * 1024;
+const LIMIT = PAYLOAD_LIMIT_BYTES;
 /** Step Functions truncates an error's Cause to 32 768 characters. */
 const MAX_CAUSE = 'x'.repeat(32_768);
 

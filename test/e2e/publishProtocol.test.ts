@@ -27,6 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  expect(wf.denials).toEqual([]);
   await wf?.close();
 });
 

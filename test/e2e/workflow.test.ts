@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AslMachine, CfnTemplate } from '../helpers/asl.js';
+import type { CfnTemplate } from '../helpers/asl.js';
 import type { LocalAws } from '../helpers/localAws.js';
 import { type LocalWorkflow, startWorkflow, TABLE } from '../helpers/localWorkflow.js';
 import {
@@ -19,9 +19,7 @@ import {
   type ExecutionOutcome,
   type JsonValue,
   type LambdaHandler,
-  localStepFunctions,
   notificationFilters,
-  runExecution,
 } from '../helpers/sfnHarness.js';
 import { describeShared, sharedPath } from '../helpers/shared.js';
 import { syntheticCellSet } from './syntheticCellSet.js';
@@ -30,11 +28,9 @@ const run = promisify(execFile);
 
 let wf: LocalWorkflow;
 let template: CfnTemplate;
-let machine: AslMachine;
 let local: LocalAws;
 let ddb: DynamoDBDocumentClient;
 let handlers: Record<string, LambdaHandler>;
-let trigger: typeof import('../../functions/startFromUpload.js');
 
 const put = (key: string, body: Uint8Array | string) => wf.put(key, body);
 const get = (key: string) => wf.get(key);
@@ -65,13 +61,13 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   wf = await startWorkflow();
-  ({ template, machine, local, ddb, handlers } = wf);
+  ({ template, local, ddb, handlers } = wf);
   process.env.STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:CaimanSpikes';
-  trigger = await import('../../functions/startFromUpload.js');
 });
 
 afterAll(async () => {
   delete process.env.CHUNK_MAX_CELLS;
+  expect(wf.denials).toEqual([]);
   await wf?.close();
 });
 
@@ -416,10 +412,10 @@ describeShared('workflow when Finalize dies after writing the manifest', () => {
       error.name = 'SimulatedCrash';
       throw error;
     };
-    outcome = await runExecution(
-      machine,
+    outcome = await wf.execute(
+      'crash-1',
       { inputs: ['inputs/crash/part1.isxd'], outputPrefix: 'outputs/crash/' },
-      { executionName: 'crash-1', handlers: { ...handlers, finalizeJob: crashing } },
+      { finalizeJob: crashing },
     );
   });
 
@@ -494,12 +490,12 @@ describeShared('upload triggers', () => {
 
   it('takes a cell set under inbox/ whatever the case of its extension, and ignores the rest', async () => {
     // Prepare
-    const sfn = localStepFunctions(async (name) => ({ name, status: 'SUCCEEDED', output: null }));
+    const sfn = wf.stepFunctions(async (name) => ({ name, status: 'SUCCEEDED', output: null }));
     const upper = await upload('inbox/UPPER.ISXD', 'x');
     const notes = await upload('inbox/notes.txt', 'x');
     // Act
-    const a = await trigger.startFromUpload(upper, sfn);
-    const b = await trigger.startFromUpload(notes, sfn);
+    const a = await wf.trigger(upper, sfn);
+    const b = await wf.trigger(notes, sfn);
     // Assess
     expect(a.started).toHaveLength(1);
     expect(b).toEqual({ started: [], duplicates: [], ignored: ['inbox/notes.txt'] });
@@ -507,13 +503,13 @@ describeShared('upload triggers', () => {
 
   it('runs one file with default parameters when a cell set is uploaded under inbox/', async () => {
     // Prepare
-    const sfn = localStepFunctions((name, input) => execute(name, input));
+    const sfn = wf.stepFunctions();
     const event = await upload(
       'inbox/single/my part1.isxd',
       readFileSync(sharedPath('data', 'cellset_series_part1.isxd')),
     );
     // Act
-    const started = await trigger.startFromUpload(event, sfn);
+    const started = await wf.trigger(event, sfn);
     const [name] = started.started;
     const outcome = await sfn.executions.get(name)!;
     // Assess
@@ -532,17 +528,20 @@ describeShared('upload triggers', () => {
   });
 
   it('starts one execution and bills once when the same job-file event arrives twice', async () => {
+    // (StartExecution with the same name and input while the first is still running succeeds
+    // and returns the same execution, as AWS documents; the trigger counts it as started.)
     // Prepare
     await put('inputs/dup/a.isxd', readFileSync(sharedPath('data', 'cellset_series_part2.isxd')));
-    const sfn = localStepFunctions((name, input) => execute(name, input));
+    const sfn = wf.stepFunctions();
     const event = await upload(
       'jobs/dup.json',
       JSON.stringify({ inputs: ['inputs/dup/a.isxd'], account: 'lab-dup', params: { p: '1' } }),
     );
     // Act
-    const first = await trigger.startFromUpload(event, sfn);
-    const second = await trigger.startFromUpload(event, sfn);
+    const first = await wf.trigger(event, sfn);
+    const second = await wf.trigger(event, sfn);
     const outcome = await sfn.executions.get(first.started[0])!;
+    const third = await wf.trigger(event, sfn);
     const records = await ddb.send(
       new QueryCommand({
         TableName: TABLE,
@@ -559,7 +558,8 @@ describeShared('upload triggers', () => {
     );
     // Assess
     expect(first.started).toHaveLength(1);
-    expect(second).toEqual({ started: [], duplicates: first.started, ignored: [] });
+    expect(second).toEqual({ started: first.started, duplicates: [], ignored: [] });
+    expect(third).toEqual({ started: [], duplicates: first.started, ignored: [] });
     expect(sfn.executions.size).toBe(1);
     expect(outcome.status).toBe('SUCCEEDED');
     expect(records.Items!.filter((i) => i.sk === 'USAGE')).toHaveLength(1);
