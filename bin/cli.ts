@@ -11,12 +11,16 @@ import { registerRun } from './commands/run.js';
 /** Exit codes of the CLI. */
 const EXIT = { ok: 0, failure: 1, badInput: 2 } as const;
 
+/** Output piped into a reader that stops early (`| head`): stop quietly, as Unix tools do. */
+function onStdoutError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok);
+  throw err;
+}
+
 async function main(argv: string[]): Promise<number> {
-  // Output piped into a reader that stops early (`| head`): stop quietly, as Unix tools do.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT.ok);
-    throw err;
-  });
+  // Once per process, however often main runs (the tests run it in-process).
+  if (!process.stdout.listeners('error').includes(onStdoutError))
+    process.stdout.on('error', onStdoutError);
   let exitCode: number = EXIT.ok;
   const program = new Command('caiman-spikes')
     .description('CaImAn spike extraction (constrained_foopsi) for Inscopix cell sets')

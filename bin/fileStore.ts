@@ -59,6 +59,31 @@ function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException)?.code;
 }
 
+/**
+ * `mkdir -p` for paths the user names. Node's `mkdir(…, { recursive: true })` never returns
+ * where a parent exists but cannot hold children and answers ENOENT (procfs, a dangling
+ * symlink): it retries the parent forever (https://github.com/nodejs/node/issues/27198 is the
+ * Windows variant; the Linux one is unfixed in Node 20/22). Here the missing components are
+ * created one by one, so an ENOENT after its parent exists is the error it is.
+ * @returns the first folder created, or undefined when `path` already existed
+ */
+async function makeFolders(path: string): Promise<string | undefined> {
+  const missing: string[] = [];
+  let at = path;
+  while ((await stat(at).catch(() => null)) === null) {
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    await mkdir(missing[i]).catch((error) => {
+      if (errno(error) !== 'EEXIST') throw error;
+    });
+  }
+  return missing[missing.length - 1];
+}
+
 function isAlive(owner: Owner): boolean {
   if (owner.host !== hostname()) return true;
   try {
@@ -177,7 +202,8 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
       return readFile(work(key)).then(
         (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
         (error) => {
-          if (errno(error) === 'ENOENT') return null;
+          // ENOTDIR: the staging folder could not even be created (a file in its place).
+          if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return null;
           throw error;
         },
       );
@@ -218,8 +244,15 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
         throw new InvalidInputError(`--out ${out} exists and is not a folder`, 'OutputNotFolder');
       }
       if (owner?.runId === run.runId) return;
+      const parent = await stat(dirname(out)).catch(() => null);
+      if (parent !== null && !parent.isDirectory()) {
+        throw new InvalidInputError(
+          `--out ${out}: its parent ${dirname(out)} exists and is not a folder`,
+          'OutputNotFolder',
+        );
+      }
       try {
-        createdParent ??= await mkdir(dirname(out), { recursive: true });
+        createdParent ??= await makeFolders(dirname(out));
       } catch (error) {
         throw cannot('create the folder', dirname(out), error);
       }
@@ -279,7 +312,7 @@ function fileJobStore(out: string, opts: { inputs?: Map<string, ByteSource> } = 
     },
     async publish(stagedKey, name) {
       writable();
-      await mkdir(out, { recursive: true }).catch((error) => {
+      await makeFolders(out).catch((error) => {
         throw cannot('create the folder', out, error);
       });
       try {

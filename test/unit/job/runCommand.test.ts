@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdtempSync,
@@ -153,8 +154,62 @@ describe('caiman-spikes run: bad input exits 2 naming the file or parameter and 
       '1 cell(s) could not be deconvolved and have a NaN trace and no events (flat)',
     );
     const metadata = JSON.parse(readFileSync(join(dir, 'out', 'output_metadata.json'), 'utf8'));
-    expect(metadata['cellset_denoised.000'].deconvolution.cells[1].failure).toMatch(/decay root d = 0/);
+    expect(metadata['cellset_denoised.000'].deconvolution.cells[1].failure).toMatch(
+      /decay root d = 0/,
+    );
   });
+
+  it.each<[string, (d: string) => string, RegExp]>([
+    ['an existing file', (d) => join(d, 'file'), /--out .*file exists and is not a folder/],
+    [
+      'a path under a file',
+      (d) => join(d, 'file', 'out'),
+      /--out .*file\/out: its parent .*file exists and is not a folder/,
+    ],
+    [
+      'a path two levels under a file',
+      (d) => join(d, 'file', 'a', 'out'),
+      /file\/a: cannot create the folder \(ENOTDIR\)/,
+    ],
+    // Node's recursive mkdir never returns here (procfs answers ENOENT): we must not hang.
+    [
+      'a path under /proc',
+      () => '/proc/1/no-such/out',
+      /\/proc\/1\/no-such: cannot create the folder \(ENOENT\)/,
+    ],
+  ])('--out naming %s: exit 2, one line, nothing written', async (_, outOf, message) => {
+    // Prepare
+    const path = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
+    writeFileSync(join(dir, 'file'), 'mine');
+    const before = readdirSync(dir).sort();
+    // Act
+    const code = await run(path, '--out', outOf(dir));
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toMatch(message);
+    expect(stderr.join('').trim().split('\n'), stderr.join('')).toHaveLength(1);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readFileSync(join(dir, 'file'), 'utf8')).toBe('mine');
+  });
+
+  it.skipIf(process.getuid?.() === 0 || process.platform === 'win32')(
+    '--out in a folder it may not write: exit 2, one line (skipped as root, which may write anywhere)',
+    async () => {
+      // Prepare
+      const path = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
+      const locked = join(dir, 'locked');
+      rmSync(locked, { force: true, recursive: true });
+      (await import('node:fs')).mkdirSync(locked);
+      chmodSync(locked, 0o555);
+      // Act
+      const code = await run(path, '--out', join(locked, 'out'));
+      chmodSync(locked, 0o755);
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr.join('')).toMatch(/cannot create the staging folder \(EACCES\)/);
+      expect(readdirSync(locked)).toEqual([]);
+    },
+  );
 
   it('an existing output, unless --overwrite', async () => {
     // Prepare
