@@ -534,6 +534,35 @@ interface FailureOutcome {
 /** The Map error when items failed; their own records then say what went wrong. */
 const MAP_FAILED = 'States.ExceedToleratedFailureThreshold';
 
+/** At most this many unreported chunks are listed in failure.json. */
+const UNREPORTED_SHOWN = 5;
+
+/**
+ * Chunks without a result when the chunks Map failed and no stage recorded an error: their
+ * invocations were ended from outside (Lambda's timeout, `Sandbox.Timedout`, or out of memory),
+ * which no handler code can report, so failure.json names them instead of saying nothing.
+ */
+async function unreportedChunks(
+  store: JobStore,
+  job: JobRecord,
+  at: Date,
+): Promise<StageErrorRecord[]> {
+  const reported = new Set(await store.listWork(WORK.chunks));
+  return job.plan.items
+    .filter((i) => !reported.has(WORK.chunkResult(i.file, i.chunk)))
+    .slice(0, UNREPORTED_SHOWN)
+    .map((i) => ({
+      step: 'Deconvolve chunk',
+      failedAt: at.toISOString(),
+      file: job.plan.files[i.file].input,
+      cells: [i.cellStart, i.cellEnd] as [number, number],
+      error: 'ChunkDidNotReport',
+      cause:
+        `chunk ${i.chunk} of ${job.plan.files[i.file].input} (cells ${i.cellStart}–${i.cellEnd - 1}) ended without a result: ` +
+        'its Lambda invocation was stopped from outside (its timeout or out of memory; see the function logs)',
+    }));
+}
+
 /**
  * Record failure. When this run had committed, it only finishes what follows the commit. Else,
  * when it owns the output location, it removes whatever an unfinished publish put there (the
@@ -606,6 +635,9 @@ async function failStage(
     if (d !== null) details.push(d);
   }
   details.sort((a, b) => (a.failedAt < b.failedAt ? -1 : a.failedAt > b.failedAt ? 1 : 0));
+  if (args.error.name === MAP_FAILED && details.length === 0 && job !== null) {
+    details.push(...(await unreportedChunks(store, job, now())));
+  }
   const inputs = job?.inputs.map((i) => i.name) ?? args.inputs ?? [];
   // Records of attempts that were retried and then succeeded may be there too: the headline is
   // the latest record, and only when the caught error says that Map items failed.

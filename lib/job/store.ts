@@ -59,6 +59,7 @@ const WORK = {
   files: 'files.json',
   part: (kind: 'cellset' | 'events', file: number, chunk: number) =>
     `parts/${file}/${chunk}.${kind}`,
+  chunks: 'chunks/',
   chunkResult: (file: number, chunk: number) => `chunks/${file}/${chunk}.json`,
   fileOutputs: (file: number) => `files/${file}.json`,
   /** A file's entries of output_metadata.json (finalize.ts metadataFragment). */
