@@ -9,9 +9,11 @@
  * What is charged for 'cvxpy' (lib/deconvolution/cvx/cvxpyFoopsi.ts): the primary problem with
  * solvers[0] and, since the noise ball can be infeasible (then the penalised fallback problem
  * runs, again with solvers[0] first), a second solve of the same size with solvers[0]: 2·t(s0).
- * solvers[1] runs only after a solver error of solvers[0] (no certificate), which the
- * interior-point methods do not give on these problems; it is not charged, so 'ECOS,SCS' is
- * priced as ECOS. A primary 'SCS' is priced as SCS (twice), whatever the second solver.
+ * solvers[1] runs only after a solver error of solvers[0] (no certificate), assumed rare for the
+ * interior-point methods; it is not charged, so 'ECOS,SCS' is priced as ECOS (a chunk that does
+ * hit it is still inside the 3× margin of CHUNK_BUDGET_SECONDS for a few traces). A primary
+ * 'SCS' is priced as SCS (twice), whatever the second solver. SCS's iteration count varies from
+ * trace to trace (one trace timed per T), so its law is the least certain.
  * For 'oasis', optimize_g > 0 and s_min = 0 multiply the time (OASIS_OPTIONS_FACTOR); the noise
  * estimation (sn, g 'auto') is inside the measured time (it is the default).
  */
