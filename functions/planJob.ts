@@ -14,7 +14,10 @@ import { dataBucket, resolveJob } from './shared/jobInput.js';
 import { type ExecutionRef, wrapHandler } from './shared/middleware.js';
 import { s3JobStore, workRoot } from './shared/s3Store.js';
 
-/** Chunk limits: lib/job/plan.ts CHUNK_LIMITS.lambda, or CHUNK_MAX_CELLS / CHUNK_MAX_BYTES. */
+/**
+ * Chunk limits: lib/job/plan.ts CHUNK_LIMITS.lambda (a hard time budget at the arm64 speed
+ * factor), or CHUNK_MAX_CELLS / CHUNK_MAX_BYTES / CHUNK_BUDGET_SECONDS.
+ */
 function chunkLimits(): Required<PlanLimits> {
   const read = (name: string, fallback: number) => {
     const raw = process.env[name];
@@ -30,6 +33,10 @@ function chunkLimits(): Required<PlanLimits> {
   return {
     maxCellsPerChunk: read('CHUNK_MAX_CELLS', CHUNK_LIMITS.lambda.maxCellsPerChunk),
     maxChunkBytes: read('CHUNK_MAX_BYTES', CHUNK_LIMITS.lambda.maxChunkBytes),
+    budgetSeconds: read('CHUNK_BUDGET_SECONDS', CHUNK_LIMITS.lambda.budgetSeconds),
+    hardBudget: CHUNK_LIMITS.lambda.hardBudget,
+    speedFactor: CHUNK_LIMITS.lambda.speedFactor,
+    overheadSeconds: CHUNK_LIMITS.lambda.overheadSeconds,
   };
 }
 

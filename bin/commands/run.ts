@@ -24,15 +24,23 @@ import {
   USER_ERROR_NAMES,
 } from '../../lib/errors.js';
 import { openEventSet } from '../../lib/isxd/index.js';
+import { CHUNK_BUDGET_SECONDS } from '../../lib/job/costModel.js';
 import { type ChunkResult, isDeconvolved } from '../../lib/job/deconvolveChunk.js';
 import { eventSetOutputName } from '../../lib/job/outputs.js';
+import type { JobOptions, ToolParams } from '../../lib/job/params.js';
 import {
   parseJobOptions,
   parseToolParams,
   TOOL_PARAM_NAMES,
   toolParamHelp,
 } from '../../lib/job/params.js';
-import { CHUNK_LIMITS, type WorkItem } from '../../lib/job/plan.js';
+import {
+  CHUNK_LIMITS,
+  type JobPlan,
+  type PlanLimits,
+  planJob,
+  type WorkItem,
+} from '../../lib/job/plan.js';
 import { stageBytes } from '../../lib/job/publish.js';
 import { type FailedRun, type JobRuntime, runJob } from '../../lib/job/runJob.js';
 import type { FinalizeReport, JobRecord } from '../../lib/job/stages.js';
@@ -57,6 +65,8 @@ interface RunOptions {
   overwrite?: boolean;
   workers?: string;
   quiet?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
   [toolParam: string]: unknown;
 }
 
@@ -279,6 +289,120 @@ function localRun(): RunRef {
   };
 }
 
+/** One target's plan as the dry run reports it. */
+interface TargetPlan {
+  target: 'local' | 'lambda';
+  budgetSeconds: number;
+  hardBudget: boolean;
+  speedFactor: number;
+  /** null when the plan was refused. */
+  chunks: number | null;
+  maxChunkSeconds: number | null;
+  totalSeconds: number | null;
+  credits: number | null;
+  /** Predicted seconds per chunk (JSON only). */
+  chunkSeconds?: number[];
+  warnings: string[];
+  refusal: string | null;
+}
+
+/** Credits of a predicted compute time (lib/job/usage.ts rate). */
+const predictedCredits = (seconds: number) => (seconds / 3600) * CREDITS_PER_COMPUTE_HOUR;
+
+/** Plans for one target; a refusal is returned (Lambda) or thrown (local: the run is invalid). */
+async function planTarget(
+  target: 'local' | 'lambda',
+  files: string[],
+  params: ToolParams,
+  options: JobOptions,
+): Promise<TargetPlan> {
+  const limits: Required<PlanLimits> = CHUNK_LIMITS[target];
+  const sources = files.map((f) => fileSource(f));
+  const base = {
+    target,
+    budgetSeconds: limits.budgetSeconds,
+    hardBudget: limits.hardBudget,
+    speedFactor: limits.speedFactor,
+  };
+  let plan: JobPlan;
+  try {
+    plan = await planJob(sources, params, options, limits);
+  } catch (err) {
+    if (target === 'lambda' && err instanceof InvalidParameterError) {
+      const none = { chunks: null, maxChunkSeconds: null, totalSeconds: null, credits: null };
+      return { ...base, ...none, warnings: [], refusal: err.message };
+    }
+    throw err;
+  } finally {
+    await Promise.all(sources.map((s) => s.close()));
+  }
+  const secs = plan.items.map((it) => it.predictedSeconds);
+  return {
+    ...base,
+    chunks: secs.length,
+    maxChunkSeconds: Math.max(...secs),
+    totalSeconds: plan.predictedSeconds,
+    credits: predictedCredits(plan.predictedSeconds),
+    chunkSeconds: secs,
+    warnings: plan.warnings ?? [],
+    refusal: null,
+  };
+}
+
+/** "12 × 4.2 s, 1 × 1.3 s": the distinct predicted chunk times, most frequent first. */
+function chunkHistogram(secs: number[]): string {
+  const counts = new Map<string, number>();
+  for (const s of secs) {
+    const k = s.toFixed(1);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} × ${k} s`);
+  return parts.length > 6 ? `${parts.slice(0, 6).join(', ')}, …` : parts.join(', ');
+}
+
+/** The dry run's text for one target. */
+function describeTarget(t: TargetPlan): string {
+  const name =
+    t.target === 'local'
+      ? 'this machine'
+      : `AWS Lambda (arm64, predictions × ${t.speedFactor} the measured x86 times)`;
+  const budget = `budget ${t.budgetSeconds} s per chunk (${t.hardBudget ? 'hard: a trace over it is refused' : 'soft'})`;
+  if (t.refusal !== null) return `Plan for ${name}: REFUSED, ${budget}: ${t.refusal}\n`;
+  const lines = [
+    `Plan for ${name}: ${t.chunks} chunk(s), predicted ≤ ${t.maxChunkSeconds?.toFixed(1)} s each ` +
+      `(${chunkHistogram(t.chunkSeconds ?? [])}), ${t.totalSeconds?.toFixed(1)} s of compute in total, ` +
+      `${t.credits?.toFixed(5)} credits (${CREDITS_PER_COMPUTE_HOUR} per compute hour); ${budget}.`,
+    ...t.warnings.map((w) => `  warning: ${w}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `run --dry-run`: reads the footers only and prints the plan for this machine and for AWS
+ * Lambda; writes nothing. Exit 0, also when only the Lambda plan is refused (it says so); an
+ * invalid local plan throws (exit 2).
+ */
+async function dryRun(
+  files: string[],
+  params: ToolParams,
+  options: JobOptions,
+  json: boolean,
+): Promise<number> {
+  await checkInputs(files);
+  const targets = [
+    await planTarget('local', files, params, options),
+    await planTarget('lambda', files, params, options),
+  ];
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ budgetSeconds: CHUNK_BUDGET_SECONDS, targets })}\n`);
+  } else {
+    process.stdout.write(
+      `Dry run (nothing written; p = ${params.p}, ${params.method_deconvolution}${params.method_deconvolution === 'cvxpy' ? `, solvers ${params.solvers.join(',')}` : ''}):\n${targets.map(describeTarget).join('')}`,
+    );
+  }
+  return 0;
+}
+
 async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   const started = performance.now();
   const raw: Record<string, unknown> = opts.params ? await readParamsFile(opts.params) : {};
@@ -296,6 +420,15 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
     workers = Number(opts.workers);
     if (!Number.isInteger(workers) || workers < 0)
       throw new InvalidParameterError('workers', opts.workers, 'an integer ≥ 0 (0 = in-process)');
+  }
+  if (opts.dryRun === true) {
+    if (files.length === 0) {
+      throw new InvalidInputError(
+        '--dry-run needs FILES (the demo has nothing to plan)',
+        'NoInput',
+      );
+    }
+    return dryRun(files, params, options, opts.json === true);
   }
   const out = resolve(opts.out);
   const demo = files.length === 0;
@@ -367,6 +500,10 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
     signal: abort.signal,
     onProgress: (e) => {
       if (e.kind === 'publishing') publishing = true;
+      if (e.kind === 'planned') {
+        for (const w of e.job.plan.warnings ?? [])
+          process.stderr.write(`caiman-spikes: warning: ${w}\n`);
+      }
       progress.onProgress(e);
     },
   };
@@ -493,7 +630,14 @@ trace, no events and its reason ("failure") in output_metadata.json; the other c
 A job in which no cell can be deconvolved fails with exit code 2 naming the first cells and why.
 Exit codes: 0 ok, 2 bad input (file, parameter, series, cell), 1 internal error. Nothing partial is
 left behind. With no FILES a synthetic cell set with known spikes is generated in --out and its
-recovery reported (its outputs are replaced).`;
+recovery reported (its outputs are replaced).
+
+--dry-run reads only the files' footers, writes nothing (no --out folder) and prints, for this
+machine and for AWS Lambda, the chunks, the predicted seconds per chunk and in total, the predicted
+credits and the per-chunk time budget (lib/job/costModel.ts). On Lambda a single trace predicted
+over the budget is refused at Plan; the dry run then prints that refusal and still exits 0 (the
+local plan, where the budget is only a warning, is valid). It exits 2 when the local plan itself
+is invalid (bad file, series or parameter).`;
 
 /** Registers `caiman-spikes run`. */
 function registerRun(program: Command, setExit: (code: number) => void): void {
@@ -524,6 +668,11 @@ function registerRun(program: Command, setExit: (code: number) => void): void {
       'deconvolving threads, the main one included (default: all cores, or 1 for inputs under 2 MB; 0 or 1 = in-process)',
     )
     .option('-q, --quiet', 'no progress output')
+    .option(
+      '--dry-run',
+      'print the plan (chunks, predicted seconds and credits) for this machine and AWS Lambda; write nothing',
+    )
+    .option('--json', 'with --dry-run: print the plan as JSON')
     .addHelpText('after', HELP)
     .action(async (files: string[], opts: RunOptions) => {
       setExit(await runCommand(files, opts));

@@ -2,7 +2,11 @@
  * Plan step of the job (Step Functions "Plan", and the first step of a local run): read each
  * input's footer only, check that the inputs form one series (series.ts), order them
  * chronologically, and cut every file into chunks of whole cells (the Distributed Map items):
- * chunk k of a file holds cells [k·n, min((k+1)·n, N)) with n = min(maxCells, ⌊maxBytes / B⌋) ≥ 1.
+ * chunk k of a file holds cells [k·n, min((k+1)·n, N)) with
+ * n = min(maxCells, ⌊maxBytes / B⌋, ⌊(budget − overhead) / perTrace⌋) ≥ 1, perTrace being the
+ * cost model's prediction (costModel.ts) for the file's frame count and the job's parameters.
+ * A single trace predicted over the budget is refused where the budget is hard (Lambda) and a
+ * warning of the plan elsewhere.
  */
 import type { ByteSource } from '../bytes.js';
 import { InvalidInputError, InvalidParameterError } from '../errors.js';
@@ -15,6 +19,15 @@ import {
   ratioToNumber,
   toPlain,
 } from '../isxd/index.js';
+import {
+  ARM64_SAFETY_FACTOR,
+  CHUNK_BUDGET_SECONDS,
+  CHUNK_OVERHEAD_SECONDS,
+  cellsWithinBudget,
+  chunkSeconds,
+  LOCAL_CHUNK_OVERHEAD_SECONDS,
+  traceSeconds,
+} from './costModel.js';
 import type { JobOptions, ToolParams } from './params.js';
 import { chronologicalOrder, validateSeries } from './series.js';
 
@@ -58,6 +71,8 @@ interface WorkItem {
   numChunks: number;
   cellStart: number;
   cellEnd: number;
+  /** Predicted seconds of this chunk on the plan's target (costModel.ts). */
+  predictedSeconds: number;
 }
 
 /** The whole job, JSON-serialisable (it travels through Step Functions). */
@@ -69,12 +84,24 @@ interface JobPlan {
   items: WorkItem[];
   params: ToolParams;
   options: JobOptions;
+  /** Predicted compute seconds of all chunks on the plan's target (Σ items' predictedSeconds). */
+  predictedSeconds: number;
+  /** Files whose single trace is predicted over a soft budget (absent when none). */
+  warnings?: string[];
 }
 
-/** Chunk size limits: a chunk never exceeds either (but always holds ≥ 1 cell). */
+/** Chunk size limits: a chunk never exceeds any (but always holds ≥ 1 cell). */
 interface PlanLimits {
   maxCellsPerChunk?: number;
   maxChunkBytes?: number;
+  /** Predicted seconds a chunk may take (costModel.ts CHUNK_BUDGET_SECONDS). */
+  budgetSeconds?: number;
+  /** True where the budget is a hard limit (Lambda): a trace over it is refused at Plan. */
+  hardBudget?: boolean;
+  /** Speed of the target relative to the machine the cost model was measured on (≥ 1 slower). */
+  speedFactor?: number;
+  /** Predicted fixed seconds of a chunk (start, read, write) on the target. */
+  overheadSeconds?: number;
 }
 
 /**
@@ -86,8 +113,22 @@ interface PlanLimits {
  *   item per ≤ 2 000 cells keeps the item count (and the state transitions) small.
  */
 const CHUNK_LIMITS = {
-  local: { maxCellsPerChunk: 64, maxChunkBytes: 2 * 1024 * 1024 },
-  lambda: { maxCellsPerChunk: 2000, maxChunkBytes: 64 * 1024 * 1024 },
+  local: {
+    maxCellsPerChunk: 64,
+    maxChunkBytes: 2 * 1024 * 1024,
+    budgetSeconds: CHUNK_BUDGET_SECONDS,
+    hardBudget: false,
+    speedFactor: 1,
+    overheadSeconds: LOCAL_CHUNK_OVERHEAD_SECONDS,
+  },
+  lambda: {
+    maxCellsPerChunk: 2000,
+    maxChunkBytes: 64 * 1024 * 1024,
+    budgetSeconds: CHUNK_BUDGET_SECONDS,
+    hardBudget: true,
+    speedFactor: ARM64_SAFETY_FACTOR,
+    overheadSeconds: CHUNK_OVERHEAD_SECONDS,
+  },
 } as const satisfies Record<string, Required<PlanLimits>>;
 
 const DEFAULT_LIMITS = CHUNK_LIMITS.local;
@@ -95,26 +136,74 @@ const DEFAULT_LIMITS = CHUNK_LIMITS.local;
 /** A plan ratio as a double (seconds): rational.ts `ratioToNumber`, under the plan's name. */
 const ratioSeconds: (r: PlanRatio) => number = ratioToNumber;
 
-/** Cuts each file into chunks of whole cells. */
-function cutChunks(headers: CellSetReader[], limits: PlanLimits): WorkItem[] {
+/** Seconds rounded to milliseconds (the plan's JSON stays short). */
+const roundMs = (s: number) => Math.round(s * 1000) / 1000;
+
+/** The alternative suggested when one trace does not fit the budget. */
+function overBudgetAdvice(params: ToolParams): { parameter: string; advice: string } {
+  if (params.method_deconvolution === 'cvxpy' && params.solvers[0] === 'SCS') {
+    return {
+      parameter: 'solvers',
+      advice: "use solvers 'ECOS,SCS' (interior point first) or method_deconvolution 'oasis'",
+    };
+  }
+  return { parameter: 'method_deconvolution', advice: "use method_deconvolution 'oasis'" };
+}
+
+/**
+ * Cuts each file into chunks of whole cells within the cell, byte and time limits.
+ *
+ * @throws InvalidParameterError when one trace of a file is predicted over a hard budget.
+ */
+function cutChunks(
+  headers: CellSetReader[],
+  names: string[],
+  params: ToolParams,
+  limits: PlanLimits,
+): { items: WorkItem[]; warnings: string[] } {
   const maxCells = limits.maxCellsPerChunk ?? DEFAULT_LIMITS.maxCellsPerChunk;
   const maxBytes = limits.maxChunkBytes ?? DEFAULT_LIMITS.maxChunkBytes;
+  const budget = limits.budgetSeconds ?? DEFAULT_LIMITS.budgetSeconds;
+  const factor = limits.speedFactor ?? DEFAULT_LIMITS.speedFactor;
+  const overhead = limits.overheadSeconds ?? DEFAULT_LIMITS.overheadSeconds;
   const items: WorkItem[] = [];
+  const warnings: string[] = [];
   headers.forEach((h, file) => {
-    const perChunk = Math.max(1, Math.min(maxCells, Math.floor(maxBytes / h.bytesPerCell)));
+    const perTrace = traceSeconds(params, h.numTimes, factor);
+    const inBudget = cellsWithinBudget(perTrace, budget, overhead);
+    if (inBudget === 0) {
+      const { parameter, advice } = overBudgetAdvice(params);
+      const what = `one trace of ${names[file]} (${h.numTimes} frames) is predicted to take ${Math.round(chunkSeconds(perTrace, 1, overhead))} s with method_deconvolution '${params.method_deconvolution}', solvers '${params.solvers.join(',')}', over the ${budget} s chunk budget`;
+      if (limits.hardBudget ?? DEFAULT_LIMITS.hardBudget) {
+        const value =
+          parameter === 'solvers' ? params.solvers.join(',') : params.method_deconvolution;
+        throw new InvalidParameterError(
+          parameter,
+          value,
+          `a method whose time fits: ${what}; ${advice}`,
+        );
+      }
+      warnings.push(`${what}: each chunk holds one cell (${advice} to go faster)`);
+    }
+    const perChunk = Math.max(
+      1,
+      Math.min(maxCells, Math.floor(maxBytes / h.bytesPerCell), inBudget),
+    );
     const numChunks = Math.ceil(h.numCells / perChunk);
     for (let chunk = 0; chunk < numChunks; chunk++) {
       const cellStart = chunk * perChunk;
+      const cellEnd = Math.min(h.numCells, cellStart + perChunk);
       items.push({
         file,
         chunk,
         numChunks,
         cellStart,
-        cellEnd: Math.min(h.numCells, cellStart + perChunk),
+        cellEnd,
+        predictedSeconds: roundMs(chunkSeconds(perTrace, cellEnd - cellStart, overhead)),
       });
     }
   });
-  return items;
+  return { items, warnings };
 }
 
 /**
@@ -124,7 +213,7 @@ function cutChunks(headers: CellSetReader[], limits: PlanLimits): WorkItem[] {
  * @param inputs - the cell sets, in the user's order (that order gives the output index).
  * @throws IsxdFormatError for an unreadable or non-cell-set file, InvalidInputError for zero
  *   inputs or zero cells, InvalidSeriesError naming both files, InvalidParameterError for lags
- *   not below a file's frame count.
+ *   not below a file's frame count, or (hard budget) for a single trace predicted over it.
  */
 async function planJob(
   inputs: ByteSource[],
@@ -176,7 +265,18 @@ async function planJob(
       spacingInfo: toPlain(root.get('spacingInfo') ?? { type: 'null' }) as Record<string, unknown>,
     };
   });
-  return { version: 1, files, chronological, items: cutChunks(readers, limits), params, options };
+  const { items, warnings } = cutChunks(readers, names, params, limits);
+  const predictedSeconds = roundMs(items.reduce((t, it) => t + it.predictedSeconds, 0));
+  return {
+    version: 1,
+    files,
+    chronological,
+    items,
+    params,
+    options,
+    predictedSeconds,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
 }
 
 export type { CellSetInfo, JobPlan, PlanLimits, PlanRatio, PlanTime, WorkItem };

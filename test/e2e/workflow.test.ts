@@ -189,7 +189,7 @@ describeShared('workflow on the two-file series from ../shared/data', () => {
     // Act
     const chunks = itemsOf('series-1', 'Deconvolve chunk');
     // Assess
-    expect(chunks.map((p) => p.item)).toEqual([
+    expect(chunks.map((p) => p.item)).toMatchObject([
       { file: 0, chunk: 0, numChunks: 1, cellStart: 0, cellEnd: 6 },
       { file: 1, chunk: 0, numChunks: 1, cellStart: 0, cellEnd: 6 },
     ]);

@@ -203,7 +203,11 @@ describe('runJob failures', () => {
     const metadata = JSON.parse(new TextDecoder().decode(rt.outputs.get('output_metadata.json')));
     const file = metadata['cellset_denoised.000'];
     expect(file.metrics).toMatchObject({ num_deconvolved_cells: 2, num_failed_cells: 1 });
-    expect(file.deconvolution.cells[1]).toMatchObject({ name: 'flat', failure: cells[1].failure, num_events: 0 });
+    expect(file.deconvolution.cells[1]).toMatchObject({
+      name: 'flat',
+      failure: cells[1].failure,
+      num_events: 0,
+    });
     expect(file.deconvolution.cells[0].failure).toBeNull();
   });
 
