@@ -28,6 +28,7 @@ import {
   LOCAL_CHUNK_OVERHEAD_SECONDS,
   traceSeconds,
 } from './costModel.js';
+import { checkCellSetInput } from './inputChecks.js';
 import type { JobOptions, ToolParams } from './params.js';
 import { chronologicalOrder, validateSeries } from './series.js';
 
@@ -211,8 +212,9 @@ function cutChunks(
  * ≥ 1 cell, validates the series, orders it chronologically and cuts the work into chunks.
  *
  * @param inputs - the cell sets, in the user's order (that order gives the output index).
- * @throws IsxdFormatError for an unreadable or non-cell-set file, InvalidInputError for zero
- *   inputs or zero cells, InvalidSeriesError naming both files, InvalidParameterError for lags
+ * @throws IsxdFormatError for an unreadable or non-cell-set file, InvalidInputError for what
+ *   inputChecks.ts refuses (zero cells, empty footprints, duplicate names) or for zero
+ *   inputs, InvalidSeriesError naming both files, InvalidParameterError for lags
  *   not below a file's frame count, or (hard budget) for a single trace predicted over it.
  */
 async function planJob(
@@ -225,12 +227,7 @@ async function planJob(
   const readers = await Promise.all(inputs.map((s) => openCellSet(s)));
   const names = inputs.map((s) => s.name);
   readers.forEach((r, i) => {
-    if (r.numCells === 0) {
-      throw new InvalidInputError(
-        `${names[i]}: the cell set has zero cells: nothing to deconvolve`,
-        'ZeroCells',
-      );
-    }
+    checkCellSetInput(r, names[i]);
     if (params.lags >= r.numTimes) {
       throw new InvalidParameterError(
         'lags',

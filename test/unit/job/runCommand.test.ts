@@ -211,6 +211,32 @@ describe('caiman-spikes run: bad input exits 2 naming the file or parameter and 
     },
   );
 
+  it.each<[string, Parameters<typeof fixtureCellSet>[1], string]>([
+    [
+      'duplicate cell names',
+      { names: ['a', 'b', 'a'] },
+      'bad.isxd: cell names must be unique (event sets look cells up by name): "a" (cells 0 and 2) repeat a name',
+    ],
+    [
+      'footprints of 0 pixels',
+      { width: 0 },
+      'bad.isxd: the footprints are 0 × 8 pixels (spacingInfo.numPixels): expected at least 1 × 1',
+    ],
+  ])(
+    'a file with %s is refused at plan: exit 2, one line, no --out',
+    async (_, options, message) => {
+      // Prepare
+      const path = await save(await fixtureCellSet('bad.isxd', options), 'bad.isxd');
+      // Act
+      const code = await run(path, '--out', join(dir, 'out'));
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr.join('')).toContain(message);
+      expect(stderr.join('').trim().split('\n')).toHaveLength(1);
+      expect(existsSync(join(dir, 'out'))).toBe(false);
+    },
+  );
+
   it('an existing output, unless --overwrite', async () => {
     // Prepare
     const path = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
