@@ -235,6 +235,15 @@ async function planJob(
         `an integer below the ${r.numTimes} frames of ${names[i]}`,
       );
     }
+    const invalid = invalidFrameIndices(r.header.timing).length;
+    if (params.method_deconvolution === 'cvxpy' && invalid > 0) {
+      // The convex problem has no gap weights (deconvolution-algorithms.md §7): every cell would fail.
+      throw new InvalidParameterError(
+        'method_deconvolution',
+        'cvxpy',
+        `'oasis' for ${names[i]}: its ${invalid} dropped, cropped or blank frames are gaps, which only 'oasis' handles`,
+      );
+    }
   });
   validateSeries(readers, names);
   const chronological = chronologicalOrder(readers, names);

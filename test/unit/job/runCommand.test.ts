@@ -237,6 +237,20 @@ describe('caiman-spikes run: bad input exits 2 naming the file or parameter and 
     },
   );
 
+  it("'cvxpy' on a file with dropped frames is refused at plan, naming the parameter and the file", async () => {
+    // Prepare
+    const path = await save(await fixtureCellSet('gaps.isxd', { dropped: [3, 7] }), 'gaps.isxd');
+    // Act
+    const code = await run(path, '--out', join(dir, 'out'), '--method-deconvolution', 'cvxpy');
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toContain(
+      'parameter method_deconvolution = "cvxpy" is invalid: expected \'oasis\' for',
+    );
+    expect(stderr.join('')).toContain('gaps.isxd: its 2 dropped, cropped or blank frames are gaps');
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
   it('an existing output, unless --overwrite', async () => {
     // Prepare
     const path = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
