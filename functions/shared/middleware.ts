@@ -58,7 +58,10 @@ function wrapHandler<E, R>(name: FunctionName, fn: (event: E, context: Context) 
     }
     return ms;
   };
-  return middy<E, R, Error, Context>()
+  // timeoutEarlyInMillis 0: no middy timer. Its default (5 ms before the deadline) throws an
+  // error named TimeoutError, which would race Lambda's own Sandbox.Timedout and make the same
+  // overrun look like a different error from attempt to attempt; Lambda ends the invocation.
+  return middy<E, R, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       before: async (request) => {

@@ -6,9 +6,10 @@
  * - attempt  pk `EXEC#<execution>`, sk `ATTEMPT#<awsRequestId>`: `{ fn, provisionalMs }` put when
  *   an invocation starts (provisionalMs = the time it has left, i.e. its configured timeout),
  *   `ms` set when it ends, failed or not. The meter (readMeter) is the sum over attempts of `ms`,
- *   or `provisionalMs` for an attempt that never reported: one killed by its timeout or out of
- *   memory is billed at its configured timeout (as is, when the run fails, an item still running
- *   after its Map Run failed). The caller's own attempt is left out: it adds its own time so far.
+ *   or, for an attempt that never reported, the time since its `startedAt`, at most
+ *   `provisionalMs`: one killed by its timeout is billed at its configured timeout, one killed
+ *   out of memory or still running after its Map Run failed the time it has run when the run
+ *   is recorded. The caller's own attempt is left out: it adds its own time so far.
  * - record   pk `EXEC#<execution>`, sk `USAGE`: put once with `attribute_not_exists(pk)` and
  *   `monthlyApplied = false`; a retried Finalize / Record failure reuses the stored record.
  * - monthly  pk `ACCOUNT#<account>`, sk `MONTH#<yyyy-mm>`: the record's totals are added with
@@ -57,9 +58,22 @@ async function startAttempt(
         ...execKey(executionName, `${ATTEMPT}${attemptId}`),
         fn,
         provisionalMs: wholeMs(provisionalMs),
+        startedAt: Date.now(),
       },
     }),
   );
+}
+
+/**
+ * The charge of an attempt that has not reported: the time observed since it started, at most
+ * its provisional charge (its configured timeout). One that Lambda ended at its timeout has run
+ * that long by the time the run is recorded; an item still running after its Map Run failed
+ * (AWS aborts the child execution, the invocation runs on) is billed what it has run so far.
+ */
+function openCharge(item: Record<string, unknown>, now: number): number {
+  const provisional = Number(item.provisionalMs ?? 0);
+  if (typeof item.startedAt !== 'number') return provisional;
+  return Math.min(provisional, wholeMs(now - item.startedAt));
 }
 
 /** Replaces an attempt's provisional charge by the time it actually ran. */
@@ -89,7 +103,11 @@ async function meterCompute(executionName: string, fn: string, ms: number): Prom
  * The execution's meter: milliseconds and invocations per function, over every attempt but
  * `exclude` (the caller's own, still running).
  */
-async function readMeter(executionName: string, exclude?: string): Promise<Meter> {
+async function readMeter(
+  executionName: string,
+  exclude?: string,
+  now = Date.now(),
+): Promise<Meter> {
   const computeMs: Record<string, number> = {};
   const invocations: Record<string, number> = {};
   let start: Record<string, unknown> | undefined;
@@ -106,7 +124,7 @@ async function readMeter(executionName: string, exclude?: string): Promise<Meter
     for (const item of out.Items ?? []) {
       if (exclude !== undefined && item.sk === `${ATTEMPT}${exclude}`) continue;
       const fn = String(item.fn);
-      const ms = typeof item.ms === 'number' ? item.ms : Number(item.provisionalMs ?? 0);
+      const ms = typeof item.ms === 'number' ? item.ms : openCharge(item, now);
       computeMs[fn] = (computeMs[fn] ?? 0) + ms;
       invocations[fn] = (invocations[fn] ?? 0) + 1;
     }

@@ -143,9 +143,23 @@ describe('faults injected into a run', () => {
     expect(String(report?.cause)).toContain('stopped from outside (its timeout or out of memory');
     await failedOnly('outputs/fault-timeout/');
     const record = await billedOnce('fault-timeout');
-    // the killed attempt never reported: billed at its configured 2 s timeout
-    expect((record.computeMs as Record<string, number>).deconvolveChunk).toBeGreaterThanOrEqual(
-      2000,
+    // the killed attempt never reported (no `ms`): billed at its configured 2 s timeout
+    const attempts = await wf.ddb.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :a)',
+        ExpressionAttributeValues: { ':p': 'EXEC#fault-timeout', ':a': 'ATTEMPT#' },
+        ConsistentRead: true,
+      }),
+    );
+    const chunkAttempts = (attempts.Items ?? []).filter((i) => i.fn === 'deconvolveChunk');
+    const open = chunkAttempts.filter((i) => typeof i.ms !== 'number');
+    expect(open).toHaveLength(1);
+    expect(open[0].provisionalMs).toBeGreaterThan(1900);
+    expect(open[0].provisionalMs).toBeLessThanOrEqual(2000);
+    const reported = chunkAttempts.reduce((n, i) => n + (typeof i.ms === 'number' ? i.ms : 0), 0);
+    expect((record.computeMs as Record<string, number>).deconvolveChunk).toBe(
+      reported + open[0].provisionalMs,
     );
   });
 

@@ -134,7 +134,7 @@ describe('the attempt meter', () => {
     executionId: `arn:x:${executionName}`,
   });
 
-  it('bills an attempt that never finishes at its timeout, and a finished one at its time', async () => {
+  it('bills an attempt that never finishes at its timeout once it has run that long, and a finished one at its time', async () => {
     // Prepare
     let started: () => void = () => {};
     const running = new Promise<void>((resolve) => {
@@ -149,9 +149,13 @@ describe('the attempt meter', () => {
     void killed(event('exec-meter'), context('killed-1', 900_000));
     await running;
     await normal(event('exec-meter'), context('normal-1', 900_000));
-    const meter = await usage.readMeter('exec-meter');
+    // read as Record failure would after the killed attempt's timeout, and right away
+    const meter = await usage.readMeter('exec-meter', undefined, Date.now() + 900_001);
+    const early = await usage.readMeter('exec-meter');
     // Assess
     expect(meter.invocations).toEqual({ deconvolveChunk: 2 });
+    // still running: billed what it has run so far, not its whole timeout
+    expect(early.computeMs.deconvolveChunk).toBeLessThan(60_000);
     const normalMs = meter.computeMs.deconvolveChunk - 900_000;
     expect(normalMs).toBeGreaterThanOrEqual(0);
     expect(normalMs).toBeLessThan(900_000);
@@ -166,6 +170,7 @@ describe('the attempt meter', () => {
       sk: 'ATTEMPT#normal-1',
       fn: 'deconvolveChunk',
       provisionalMs: 900_000,
+      startedAt: expect.any(Number),
       ms: normalMs,
     });
   });
