@@ -50,7 +50,7 @@ import {
   scoreRecovery,
   writeSyntheticCellSet,
 } from '../../lib/job/synthetic.js';
-import { CREDITS_PER_COMPUTE_HOUR } from '../../lib/job/usage.js';
+import { CREDITS_PER_COMPUTE_HOUR, creditsFor } from '../../lib/job/usage.js';
 import { fileSource } from '../fileSource.js';
 import { fileJobStore } from '../fileStore.js';
 import { createProgress } from '../progress.js';
@@ -307,7 +307,7 @@ interface TargetPlan {
 }
 
 /** Credits of a predicted compute time (lib/job/usage.ts rate). */
-const predictedCredits = (seconds: number) => (seconds / 3600) * CREDITS_PER_COMPUTE_HOUR;
+const predictedCredits = (seconds: number) => creditsFor(seconds * 1000);
 
 /** Plans for one target; a refusal is returned (Lambda) or thrown (local: the run is invalid). */
 async function planTarget(
@@ -340,7 +340,7 @@ async function planTarget(
   return {
     ...base,
     chunks: secs.length,
-    maxChunkSeconds: Math.max(...secs),
+    maxChunkSeconds: secs.reduce((m, x) => Math.max(m, x), 0),
     totalSeconds: plan.predictedSeconds,
     credits: predictedCredits(plan.predictedSeconds),
     chunkSeconds: secs,

@@ -100,8 +100,10 @@ type CostParams = Pick<
 
 /** The engine that dominates the time of one trace for these parameters. */
 function costEngine(params: CostParams): CostEngine {
-  const p = params.p === 2 ? 2 : 1; // p = 0 (noise only) is priced as p = 1, an upper bound
-  if (params.method_deconvolution !== 'cvxpy') return `oasis-p${p}`;
+  const p = params.p === 2 ? 2 : 1;
+  // p = 0 only estimates the noise and passes the trace through, whatever the method: priced
+  // as oasis AR(1), an upper bound of that work.
+  if (params.p === 0 || params.method_deconvolution !== 'cvxpy') return `oasis-p${p}`;
   const solver: ConicSolverName = params.solvers[0];
   return `${solver}-p${p}`;
 }
@@ -111,6 +113,7 @@ function costEngine(params: CostParams): CostEngine {
  * the fallback when the noise ball is infeasible); 'oasis' the product of its option factors.
  */
 function chargedSolves(params: CostParams): number {
+  if (params.p === 0) return 1;
   if (params.method_deconvolution === 'cvxpy') return 2;
   let k = 1;
   if (params.optimize_g > 0) k *= OASIS_OPTIONS_FACTOR.optimize_g;

@@ -31,6 +31,18 @@ describe('costModel: per-trace seconds', () => {
     );
   });
 
+  it('prices p = 0 (noise estimate and pass-through) as one oasis AR(1) solve, whatever the method', () => {
+    // Prepare
+    const p0 = at({ p: 0, method_deconvolution: 'cvxpy', solvers: 'SCS,ECOS' });
+    // Act
+    const seconds = traceSeconds(p0, 100_000, ARM64_SAFETY_FACTOR);
+    // Assess
+    expect(costEngine(p0)).toBe('oasis-p1');
+    expect(chargedSolves(p0)).toBe(1);
+    expect(seconds).toBeCloseTo(traceSeconds(at({}), 100_000, ARM64_SAFETY_FACTOR), 12);
+    expect(seconds).toBeLessThan(0.1);
+  });
+
   it('is a·T^b per solve, times the solves charged and the target factor', () => {
     // Arrange
     const scs = at({ method_deconvolution: 'cvxpy', solvers: 'SCS,ECOS' });
