@@ -9,9 +9,13 @@
  * ms/trace is the per-trace median of the best of three interleaved rounds (see ROUNDS).
  * Goals (issue 3): p = 1 ≥ 5× and p = 2 ≥ 20× faster than CaImAn per trace.
  * The 'cvxpy' method (issue 6) is timed at 2 000 and 36 000 frames for each solver family.
+ * NaN gaps (issue 12): the 36 000- and 100 000-frame traces (the first GAP_TRACES of each set)
+ * with 1 % and 3 % of their frames set to NaN at seeded random positions, timed in the same
+ * rounds; goal: ≤ 2× the gap-free time of the same set.
  */
 import { performance } from 'node:perf_hooks';
 import { constrainedFoopsi } from '../lib/deconvolution/constrainedFoopsi.js';
+import { mulberry32 } from '../lib/random.js';
 import { genBenchTraces } from '../test/helpers/genData.js';
 import { median, printTable, scan } from './report.js';
 
@@ -25,6 +29,25 @@ const CAIMAN_MEDIAN_S: Record<string, number> = {
   'p2 T100000': 0.7481,
 };
 const GOAL: Record<number, number> = { 1: 5, 2: 20 };
+/** Issue 12: a trace with NaN gaps takes at most this many times the gap-free time. */
+const GAP_GOAL = 2;
+const GAP_FRACTIONS = [0.01, 0.03] as const;
+/** Traces per gap set (the first of the gap-free set), to keep the run short. */
+const GAP_TRACES = 50;
+
+/** A copy of y with round(fraction·T) distinct frames set to NaN (seeded positions). */
+function withGaps(y: Float32Array, fraction: number, seed: number): Float32Array {
+  const out = Float32Array.from(y);
+  const u = mulberry32(seed);
+  const n = Math.round(fraction * y.length);
+  for (let k = 0; k < n; ) {
+    const t = Math.floor(u() * y.length);
+    if (Number.isNaN(out[t])) continue;
+    out[t] = Number.NaN;
+    k++;
+  }
+  return out;
+}
 
 /** Steady-state timings: V8 needs a dozen calls to finish optimising the solvers. */
 function timeEach(traces: Float32Array[], fn: (y: Float32Array) => unknown, warmUp = 15): number[] {
@@ -59,11 +82,26 @@ const sets = ([1, 2] as const).flatMap((p) =>
     scans: [] as number[],
   })),
 );
+const gapSets = sets
+  .filter((set) => set.T >= 36000)
+  .flatMap((set) =>
+    GAP_FRACTIONS.map((fraction) => ({
+      base: set,
+      fraction,
+      traces: set.traces
+        .slice(0, GAP_TRACES)
+        .map((y, i) => withGaps(y, fraction, 1000 * set.p + 100 * i + fraction * 100)),
+      medians: [] as number[],
+    })),
+  );
 let sink = 0;
 for (let round = 0; round < ROUNDS; round++) {
   for (const set of sets) {
     set.scans.push(median(timeEach(set.traces, (y) => (sink += scan(y)))));
     set.medians.push(median(timeEach(set.traces, (y) => constrainedFoopsi(y, { p: set.p }))));
+  }
+  for (const set of gapSets) {
+    set.medians.push(median(timeEach(set.traces, (y) => constrainedFoopsi(y, { p: set.base.p }))));
   }
 }
 const rows: string[][] = [];
@@ -95,6 +133,37 @@ printTable(
     'vs same-run scan',
   ],
   rows,
+);
+
+const gapRows: string[][] = [];
+for (const { base, fraction, traces, medians } of gapSets) {
+  const best = Math.min(...medians);
+  const clean = Math.min(...base.medians);
+  const ratio = best / clean;
+  gapRows.push([
+    `p=${base.p}`,
+    `${traces.length}×${base.T}`,
+    `${fraction * 100} %`,
+    (best * 1000).toFixed(3),
+    medians.map((m) => (m * 1000).toFixed(3)).join(' / '),
+    (clean * 1000).toFixed(3),
+    `${ratio.toFixed(2)}×`,
+    ratio <= GAP_GOAL ? `ok (≤${GAP_GOAL}×)` : `MISSED (>${GAP_GOAL}×)`,
+  ]);
+}
+console.log('\nNaN gaps (scattered at random, seeded), same run:');
+printTable(
+  [
+    'order',
+    'traces',
+    'NaN frames',
+    'ms/trace',
+    `each round (${ROUNDS})`,
+    'gap-free ms',
+    'gap/gap-free',
+    'goal',
+  ],
+  gapRows,
 );
 
 const cvxRows: string[][] = [];

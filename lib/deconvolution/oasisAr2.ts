@@ -67,6 +67,11 @@ interface Ar2Options {
   sMin: number | null;
   /** Per-frame weights: 1 observed, 0 gap. Null = all observed. */
   weights?: Uint8Array | null;
+  /**
+   * @internal Test oracle: solve every window with a gap by the dense weighted Gram KᵀWK
+   * (Cholesky) instead of the segment sweep of ar2Segments.ts (6)–(8). Same optimum.
+   */
+  denseGaps?: boolean;
 }
 
 /** Result of {@link constrainedOasisAr2}. */
@@ -228,7 +233,7 @@ interface WindowBuffers {
   sc: Float64Array;
   /** Least squares on P and ℓ for the unweighted windows. */
   segments: Ar2SegmentSolver;
-  /** KᵀWỹ of a window with a gap. */
+  /** KᵀWỹ of a window with a gap (dense path). */
   rhs: Float64Array;
   /** ident[a] = a (the weighted Gram block is already masked). */
   ident: Int32Array;
@@ -241,8 +246,9 @@ interface WindowBuffers {
  * One NNLS block (§6.3 step 4.1 or 5): variables at frames start + j, j < n, that are in
  * the mask, with the kernel matrix K[:n,:n] (whose Gram matrix is the lower-right n × n
  * block of KᵀK) and right-hand side K[:n,:n]ᵀ·ỹ[start:start+n], solved segment by segment
- * (ar2Segments.ts). With a gap in the block, the weighted Gram KᵀWK and rhs KᵀWỹ are built
- * and solved by Cholesky (nnls.ts) instead.
+ * (ar2Segments.ts (1)–(5)). With a gap in the block, the weighted problem KᵀWK, KᵀWỹ is
+ * solved segment by segment too (ar2Segments.ts (6)–(8)); with `dense` (test oracle) the
+ * weighted Gram is built and solved by Cholesky (nnls.ts) instead.
  */
 function solveBlock(
   yt: Float64Array,
@@ -253,8 +259,9 @@ function solveBlock(
   start: number,
   n: number,
   buf: WindowBuffers,
+  dense: boolean,
 ): void {
-  const { pos, rhs, sc } = buf;
+  const { pos, sc } = buf;
   // The masked frames (branch-free: mask is 0 or 1).
   let m = 0;
   for (let j = 0; j < n; j++) {
@@ -275,28 +282,47 @@ function solveBlock(
   if (!gap) {
     buf.segments.setWindow(yt, start, n, pos, m);
     activeSetNnls(m, sc, buf.segments, buf.ws);
+  } else if (!dense) {
+    buf.segments.setWindow(yt, start, n, pos, m, weights);
+    activeSetNnls(m, sc, buf.segments, buf.ws);
   } else {
-    const wts = weights as Uint8Array;
-    // KᵀWK on the m masked frames only (m ≪ w for a sparse mask, so not w × w).
-    if (!buf.wgram || buf.wgram.length < m * m) buf.wgram = new Float64Array(m * m);
-    const wg = buf.wgram;
-    for (let a = 0; a < m; a++) {
-      const j = pos[a];
-      let v = 0;
-      for (let k = j; k < n; k++) if (wts[start + k] === 1) v += h[k - j] * yt[start + k];
-      rhs[a] = v;
-      for (let q = a; q < m; q++) {
-        const jq = pos[q];
-        let gv = 0;
-        for (let k = jq; k < n; k++) if (wts[start + k] === 1) gv += h[k - j] * h[k - jq];
-        wg[a * m + q] = gv;
-        wg[q * m + a] = gv;
-      }
-    }
-    nnlsGram(wg, m, buf.ident, m, rhs, sc, buf.ws);
+    solveDense(yt, weights as Uint8Array, h, start, n, m, buf);
   }
   // Frames off the mask are never set, so they are still 0.
   for (let a = 0; a < m; a++) s[start + pos[a]] = sc[a];
+}
+
+/**
+ * The weighted block of {@link solveBlock} by the dense path: KᵀWK and KᵀWỹ on the m masked
+ * frames buf.pos, NNLS by Cholesky, warm start and solution in buf.sc.
+ */
+function solveDense(
+  yt: Float64Array,
+  wts: Uint8Array,
+  h: Float64Array,
+  start: number,
+  n: number,
+  m: number,
+  buf: WindowBuffers,
+): void {
+  const { pos, rhs, sc } = buf;
+  // KᵀWK on the m masked frames only (m ≪ w for a sparse mask, so not w × w).
+  if (!buf.wgram || buf.wgram.length < m * m) buf.wgram = new Float64Array(m * m);
+  const wg = buf.wgram;
+  for (let a = 0; a < m; a++) {
+    const j = pos[a];
+    let v = 0;
+    for (let k = j; k < n; k++) if (wts[start + k] === 1) v += h[k - j] * yt[start + k];
+    rhs[a] = v;
+    for (let q = a; q < m; q++) {
+      const jq = pos[q];
+      let gv = 0;
+      for (let k = jq; k < n; k++) if (wts[start + k] === 1) gv += h[k - j] * h[k - jq];
+      wg[a * m + q] = gv;
+      wg[q * m + a] = gv;
+    }
+  }
+  nnlsGram(wg, m, buf.ident, m, rhs, sc, buf.ws);
 }
 
 /** Buffers of the last window size, reused by the next trace (every field is rewritten before use). */
@@ -331,6 +357,7 @@ function windowedNnls(
   filter: Ar2Filter,
   w: number,
   seed: Float64Array,
+  dense: boolean,
 ): Float64Array {
   const T = yt.length;
   const s = new Float64Array(T);
@@ -347,7 +374,7 @@ function windowedNnls(
     // they are still 0, and the seed is 0 off the mask.
     const from = i === 0 ? 0 : i + w - shift;
     s.set(seed.subarray(from, i + w), from);
-    solveBlock(yt, s, mask, weights, h, i, w, buf);
+    solveBlock(yt, s, mask, weights, h, i, w, buf, dense);
     // §6.3 step 4.2: ỹ[i:i+w] −= K[:, 0:Δ]·s[i:i+Δ]; frames before i + Δ are never read again.
     buf.segments.subtractCommitted(yt, s, i, shift, w);
   }
@@ -356,7 +383,7 @@ function windowedNnls(
   if (n > 0) {
     const from = Math.max(tailStart, last + w);
     if (from < T) s.set(seed.subarray(from, T), from);
-    solveBlock(yt, s, mask, weights, h, tailStart, n, buf);
+    solveBlock(yt, s, mask, weights, h, tailStart, n, buf, dense);
   }
   return s;
 }
@@ -663,7 +690,7 @@ function constrainedOasisAr2(
   const w = Math.min(T, window);
   const h = g11.subarray(0, w);
   const filter: Ar2Filter = { g1, g2, scale: d === r ? d : 1 };
-  const s = windowedNnls(yt, mask, weights, h, filter, w, seed);
+  const s = windowedNnls(yt, mask, weights, h, filter, w, seed, opts.denseGaps === true);
   let c = calciumFromSpikes(s, h, w, filter, d);
 
   let nObs = T;
