@@ -26,7 +26,9 @@ interface DeploymentConfig {
 
 const DEFAULTS: DeploymentConfig = {
   chunkConcurrency: 200,
-  chunkMapConcurrency: 200,
+  // Half the reserved concurrency: two runs at once never throttle each other, and a third
+  // waits for slots (throttle retrier) instead of finding one run holding every slot.
+  chunkMapConcurrency: 100,
   fileMapConcurrency: 50,
 };
 

@@ -109,9 +109,9 @@ interface PlanLimits {
  * Chunk limits, the only place they are set.
  * - local: chunks of ≈ 2 MB (14 cells of 36 000 frames, ≈ 50 ms of deconvolution) keep the
  *   threads evenly loaded up to the last one while keeping the number of part files small;
- * - lambda: one chunk reads at most 64 MiB of input (≤ 16 M samples: ≈ 2 s at p = 1, ≈ 6 s at
- *   p = 2, ≈ 3 min with 'cvxpy' on one vCPU), far inside the 15-minute Lambda limit, and a Map
- *   item per ≤ 2 000 cells keeps the item count (and the state transitions) small.
+ * - lambda: one chunk reads at most 64 MiB of input and holds at most 2 000 cells (a small
+ *   Map item count, so few state transitions); the cost model's time budget
+ *   (costModel.ts CHUNK_BUDGET_SECONDS) cuts chunks smaller where the method is slow.
  */
 const CHUNK_LIMITS = {
   local: {
