@@ -12,17 +12,21 @@
  *   is recorded. The caller's own attempt is left out: it adds its own time so far.
  * - record   pk `EXEC#<execution>`, sk `USAGE`: put once with `attribute_not_exists(pk)` and
  *   `monthlyApplied = false`; a retried Finalize / Record failure reuses the stored record.
- * - monthly  pk `ACCOUNT#<account>`, sk `MONTH#<yyyy-mm>`: the record's totals are added with
- *   `ADD …, applied :name` under `NOT contains(applied, :name)`, so a repeat is refused; then the
- *   record gets `monthlyApplied = true`, then `DELETE applied :name` keeps the set small.
+ * - monthly  pk `ACCOUNT#<account>`, sk `MONTH#<yyyy-mm>#<k>` (k = shard of the execution
+ *   name, {@link MONTH_SHARDS} of them; the month's totals are the sum over its shards,
+ *   {@link monthTotals}): the record's totals are added with `ADD …, applied :name` under
+ *   `NOT contains(applied, :name)`, so a repeat is refused; then the record gets
+ *   `monthlyApplied = true`.
  *
  * Crash points: after the record put, a retry finds monthlyApplied false and applies the month
- * (once, by the condition); after the ADD, the retry's ADD is refused and it goes on; after the
- * SET, the retry only repeats the idempotent DELETE. The `applied` set only holds executions
- * between their ADD and their DELETE (≤ 80-character names, so thousands fit in DynamoDB's
- * 400 KB item limit: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html).
+ * (once, by the condition); after the ADD, the retry's ADD is refused and it goes on. Two callers
+ * at once (a Finalize retried while its first invocation still runs) are safe too: the name is
+ * never taken out of `applied`, so the second ADD is always refused. That set grows by one name
+ * (≤ 80 characters) per execution: 16 shards keep ~80 000 executions per account and month inside
+ * DynamoDB's 400 KB item limit
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InternalError } from '../../lib/errors.js';
@@ -31,6 +35,15 @@ import type { UsageRecord } from '../../lib/job/usage.js';
 import { ddb } from './clients.js';
 
 const ATTEMPT = 'ATTEMPT#';
+
+/** Items one account's month is spread over (module comment: the 400 KB item limit). */
+const MONTH_SHARDS = 16;
+
+/** The sort key of the month shard an execution is added to. */
+function monthShard(month: string, executionName: string): string {
+  const k = createHash('sha256').update(executionName).digest()[0] % MONTH_SHARDS;
+  return `MONTH#${month}#${k}`;
+}
 
 function tableName(): string {
   const name = process.env.USAGE_TABLE;
@@ -146,7 +159,7 @@ async function applyMonthly(usage: UsageRecord): Promise<void> {
     await ddb.send(
       new UpdateCommand({
         TableName: tableName(),
-        Key: { pk: `ACCOUNT#${usage.account}`, sk: `MONTH#${usage.month}` },
+        Key: { pk: `ACCOUNT#${usage.account}`, sk: monthShard(usage.month, usage.executionName) },
         UpdateExpression:
           'ADD executions :one, credits :credits, computeMs :ms, files :files, cells :cells, #st :one, applied :name',
         ConditionExpression: 'NOT contains(applied, :execution)',
@@ -206,15 +219,41 @@ async function recordUsage(usage: UsageRecord): Promise<{ written: boolean; usag
       }),
     );
   }
-  await ddb.send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: { pk: `ACCOUNT#${stored.account}`, sk: `MONTH#${stored.month}` },
-      UpdateExpression: 'DELETE applied :name',
-      ExpressionAttributeValues: { ':name': new Set([stored.executionName]) },
-    }),
-  );
   return { written, usage: stored };
 }
 
-export { endAttempt, meterCompute, readMeter, recordUsage, startAttempt, tableName };
+/** Monthly totals of an account: the sum of the month's shards (numbers only). */
+async function monthTotals(account: string, month: string): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :month)',
+        ExpressionAttributeValues: { ':pk': `ACCOUNT#${account}`, ':month': `MONTH#${month}#` },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      for (const [k, v] of Object.entries(item)) {
+        if (typeof v === 'number') totals[k] = (totals[k] ?? 0) + v;
+      }
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return totals;
+}
+
+export {
+  endAttempt,
+  MONTH_SHARDS,
+  meterCompute,
+  monthShard,
+  monthTotals,
+  readMeter,
+  recordUsage,
+  startAttempt,
+  tableName,
+};

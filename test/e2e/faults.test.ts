@@ -5,7 +5,7 @@
  * usage.json) and that usage is recorded exactly once: one USAGE record, and the account's
  * month counting the execution once with the record's compute (each case bills its own account).
  */
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellSetOutputName, eventSetOutputName } from '../../lib/job/outputs.js';
@@ -40,14 +40,9 @@ async function billedOnce(name: string): Promise<Record<string, unknown>> {
   expect(records, `${name}: one usage record`).toHaveLength(1);
   const record = records[0];
   expect(record.monthlyApplied).toBe(true);
-  const month = await wf.ddb.send(
-    new GetCommand({
-      TableName: TABLE,
-      Key: { pk: `ACCOUNT#${String(record.account)}`, sk: `MONTH#${String(record.month)}` },
-      ConsistentRead: true,
-    }),
-  );
-  expect(month.Item, `${name}: the month counts it once`).toMatchObject({
+  const { monthTotals } = await import('../../functions/shared/usage.js');
+  const month = await monthTotals(String(record.account), String(record.month));
+  expect(month, `${name}: the month counts it once`).toMatchObject({
     executions: 1,
     [record.status === 'SUCCEEDED' ? 'succeeded' : 'failed']: 1,
     computeMs: record.totalComputeMs,
