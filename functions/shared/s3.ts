@@ -299,6 +299,41 @@ async function deleteKeys(bucket: string, keys: string[], client: S3Sender = s3)
 const COPY_OBJECT_MAX_BYTES = 5 * 1000 ** 3;
 const COPY_PART_BYTES = 1024 ** 3;
 
+/** One finished part of a multipart upload. */
+type UploadedPart = { ETag?: string; PartNumber: number };
+
+/**
+ * A multipart upload to `to` whose parts `uploadParts` sends (given the UploadId), completed in
+ * part-number order, or aborted on any failure: the object appears whole or not at all.
+ */
+async function multipartUpload(
+  client: S3Sender,
+  bucket: string,
+  to: string,
+  contentType: string,
+  uploadParts: (uploadId: string | undefined) => Promise<UploadedPart[]>,
+): Promise<void> {
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: to, ContentType: contentType }),
+  );
+  try {
+    const parts = await uploadParts(UploadId);
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: to,
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+  } catch (error) {
+    await client
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId }))
+      .catch(() => {});
+    throw error;
+  }
+}
+
 /** Copies one object within the bucket (server side), whole or not at all. */
 async function copyObject(
   bucket: string,
@@ -321,11 +356,8 @@ async function copyObject(
     );
     return;
   }
-  const { UploadId } = await client.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: to, ContentType: contentType }),
-  );
-  try {
-    const parts: { ETag?: string; PartNumber: number }[] = [];
+  await multipartUpload(client, bucket, to, contentType, async (UploadId) => {
+    const parts: UploadedPart[] = [];
     for (let at = 0, n = 1; at < size; at += COPY_PART_BYTES, n++) {
       const end = Math.min(size, at + COPY_PART_BYTES) - 1;
       const out = await client.send(
@@ -340,20 +372,8 @@ async function copyObject(
       );
       parts.push({ ETag: out.CopyPartResult?.ETag, PartNumber: n });
     }
-    await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: to,
-        UploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
-  } catch (error) {
-    await client
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId }))
-      .catch(() => {});
-    throw error;
-  }
+    return parts;
+  });
 }
 
 /**
@@ -410,11 +430,8 @@ async function concatObjects(
   if (plan === null) {
     throw new InternalError(`${to}: these parts cannot be joined server side`, 'Invariant');
   }
-  const { UploadId } = await client.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: to, ContentType: contentType }),
-  );
-  try {
-    const done: { ETag?: string; PartNumber: number }[] = [];
+  await multipartUpload(client, bucket, to, contentType, async (UploadId) => {
+    const done: UploadedPart[] = [];
     let next = 0;
     const copier = async () => {
       while (next < plan.copied) {
@@ -460,20 +477,8 @@ async function concatObjects(
       }),
     );
     done.push({ ETag: uploaded.ETag, PartNumber: lastNumber });
-    await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: to,
-        UploadId,
-        MultipartUpload: { Parts: done },
-      }),
-    );
-  } catch (error) {
-    await client
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId }))
-      .catch(() => {});
-    throw error;
-  }
+    return done;
+  });
 }
 
 export type { ObjectPin, S3Sender };
