@@ -1024,8 +1024,12 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
   order.sort((i, j) => sigma[i] - sigma[j] || i - j);
   order.reverse();
   const active = new Uint8Array(nCand);
-  let rss = 0;
-  for (let t = 0; t < T; t++) if (m === null || m[t] !== 0) rss += yb[t] * yb[t];
+  // RSS = fl32(yᵀy), then updated in float32 as each split goes (§5.4 step 4, §5.5): the stop
+  // decision follows this running float32 value, whose rounding (an ulp of ‖y‖², not of the
+  // residual) decides the last spike on long traces with drift.
+  let sq = 0;
+  for (let t = 0; t < T; t++) if (m === null || m[t] !== 0) sq += yb[t] * yb[t];
+  let rss = f32(sq);
   for (const i of order) {
     let lo = i - 1;
     while (lo >= 0 && active[lo] === 0) lo--;
@@ -1034,10 +1038,10 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
     const start = lo < 0 ? 0 : pos[lo];
     const end = hi >= nCand ? T : pos[hi];
     active[i] = 1;
-    rss -= spanRss(yb, c, m, start, end);
+    rss = f32(rss - spanRss(yb, c, m, start, end));
     fitSegment(yb, m, h, c, start, pos[i]);
     fitSegment(yb, m, h, c, pos[i], end);
-    rss += spanRss(yb, c, m, start, end);
+    rss = f32(rss + spanRss(yb, c, m, start, end));
     if (rss < thresh) break;
   }
 }
@@ -1052,10 +1056,10 @@ function spanRss(
   let s = 0;
   for (let t = start; t < end; t++) {
     if (m !== null && m[t] === 0) continue;
-    const r = c[t] - yb[t];
+    const r = f32(c[t] - yb[t]); // residual r = c − y, a float32 array
     s += r * r;
   }
-  return s;
+  return f32(s); // rᵀr over the span, one float32 dot product
 }
 
 /** Closed-form refit of one free-decay segment: level max(0, ⟨h, y⟩)/⟨h, h⟩, c = level·h_k. */
