@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { constrainedFoopsi } from '../lib/deconvolution/constrainedFoopsi.js';
 import { type CostEngine, OASIS_OPTIONS_FACTOR, PER_TRACE } from '../lib/job/costModel.js';
 import { toFoopsiParams } from '../lib/job/foopsiParams.js';
-import { parseToolParams } from '../lib/job/params.js';
+import { lagsFor, parseToolParams } from '../lib/job/params.js';
 import { genBenchTraces } from '../test/helpers/genData.js';
 import { median, printTable } from './report.js';
 
@@ -27,7 +27,8 @@ const slowSolver = (raw: Record<string, unknown>) => String(raw.solvers ?? '').s
 
 /** CPU seconds of one trace: the median over `reps` traces. */
 function timeTrace(raw: Record<string, unknown>, p: 1 | 2, T: number, reps: number): number {
-  const params = toFoopsiParams(parseToolParams({ ...raw, p }));
+  const tool = parseToolParams({ ...raw, p });
+  const params = toFoopsiParams(tool, lagsFor(tool, T));
   // warm-up (JIT) on a trace of the same length (SCS: 1 000 frames), not timed
   constrainedFoopsi(genBenchTraces(p, 1, slowSolver(raw) ? 1000 : T)[0], params);
   const out: number[] = [];

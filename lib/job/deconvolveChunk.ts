@@ -241,7 +241,7 @@ async function runChunk(
   const footprintBytes = 4 * info.width * info.height;
   const periodSeconds = ratioSeconds(info.period);
   const { offsets, invalid } = frameFacts(info);
-  const foopsiParams = toFoopsiParams(plan.params);
+  const foopsiParams = toFoopsiParams(plan.params, info.lags);
   const K = plan.options.eventThresholdSn;
   const validSeconds = (T - info.invalidFrames.length) * periodSeconds;
 

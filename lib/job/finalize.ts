@@ -11,7 +11,9 @@
  *
  * end = start + period·numTimes, as an exact reduced rational.
  */
+
 import { type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
+import { DEFAULT_FOOPSI_PARAMS } from '../deconvolution/types.js';
 import { readFooter } from '../isxd/container.js';
 import { EVENT_PACKET_BYTES } from '../isxd/eventPackets.js';
 import { toPlain } from '../isxd/json.js';
@@ -109,6 +111,14 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
       deconvolution: {
         input: info.input,
         params: plan.params,
+        // The lags used for this file: the given value, or 'auto' fitted to its length (lagsFor).
+        lags: {
+          used: info.lags,
+          rule:
+            plan.params.lags === null
+              ? `auto: ${DEFAULT_FOOPSI_PARAMS.lags}, lowered to T − 1 for files of T ≤ ${DEFAULT_FOOPSI_PARAMS.lags} frames`
+              : 'given',
+        },
         options: plan.options,
         trace: 'denoised calcium c (no baseline, initial transient removed), NaN at invalid frames',
         cells: out.cells.map(cellMetadata),

@@ -5,8 +5,12 @@
 import type { FoopsiParams } from '../deconvolution/types.js';
 import type { ToolParams } from './params.js';
 
-/** The keyword arguments handed to `constrainedFoopsi` for these tool parameters. */
-function toFoopsiParams(p: ToolParams): FoopsiParams {
+/**
+ * The keyword arguments handed to `constrainedFoopsi` for these tool parameters.
+ *
+ * @param lags - the lags used for the file (params.ts lagsFor: 'auto' resolved by its length).
+ */
+function toFoopsiParams(p: ToolParams, lags: number): FoopsiParams {
   return {
     bl: p.bl,
     c1: p.c1,
@@ -17,7 +21,7 @@ function toFoopsiParams(p: ToolParams): FoopsiParams {
     bas_nonneg: p.bas_nonneg,
     noise_range: [p.noise_range[0], p.noise_range[1]],
     noise_method: p.noise_method,
-    lags: p.lags,
+    lags,
     fudge_factor: p.fudge_factor,
     solvers: [...p.solvers],
     optimize_g: p.optimize_g,

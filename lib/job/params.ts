@@ -23,8 +23,11 @@ import {
 import { InvalidParameterError } from '../errors.js';
 import { toFoopsiParams } from './foopsiParams.js';
 
-/** The tool's parameters after parsing ('auto' = null): the engine's keyword arguments, checked. */
-type ToolParams = CheckedFoopsiParams;
+/**
+ * The tool's parameters after parsing ('auto' = null): the engine's keyword arguments, checked,
+ * except `lags`, which may stay 'auto' (null) until a file's length is known ({@link lagsFor}).
+ */
+type ToolParams = Omit<CheckedFoopsiParams, 'lags'> & { lags: number | null };
 
 /** Options this project adds to the tool. */
 interface JobOptions {
@@ -51,7 +54,7 @@ const DEFAULT_TOOL_PARAMS: ToolParams = {
   s_min: DEFAULT_FOOPSI_PARAMS.s_min,
   optimize_g: DEFAULT_FOOPSI_PARAMS.optimize_g,
   fudge_factor: DEFAULT_FOOPSI_PARAMS.fudge_factor,
-  lags: DEFAULT_FOOPSI_PARAMS.lags,
+  lags: null,
   solvers: DEFAULT_FOOPSI_PARAMS.solvers,
 };
 
@@ -62,6 +65,17 @@ const TOOL_PARAM_NAMES = Object.keys(DEFAULT_TOOL_PARAMS) as (keyof ToolParams)[
 
 /** The smallest `lags` the tool accepts (contract §11.4; the engine itself takes 0). */
 const MIN_LAGS = 1;
+
+/**
+ * The `lags` used for a file of `numTimes` frames: the value given, or for 'auto' the tool's 5
+ * (DEFAULT_FOOPSI_PARAMS), lowered to numTimes − 1 on traces of ≤ 5 frames so that lags < T
+ * (contract §11.4) holds without the user having chosen anything. A given value is never changed:
+ * planJob refuses it when it does not fit.
+ */
+function lagsFor(params: Pick<ToolParams, 'lags'>, numTimes: number): number {
+  if (params.lags !== null) return params.lags;
+  return Math.max(MIN_LAGS, Math.min(DEFAULT_FOOPSI_PARAMS.lags, numTimes - 1));
+}
 
 /** "'a', 'b' or 'c'". */
 const oneOf = (names: readonly string[]) =>
@@ -180,9 +194,9 @@ const TOOL_PARAM_FIELDS = {
     help: 'shrinkage of the estimated AR roots, in (0, 1]',
   },
   lags: {
-    schema: z.pipe(intLike, atLeast(MIN_LAGS)),
-    expected: `an integer ≥ ${MIN_LAGS}`,
-    help: `extra autocovariance lags for estimating g, ≥ ${MIN_LAGS}`,
+    schema: autoOr(z.pipe(intLike, atLeast(MIN_LAGS))),
+    expected: `'auto' or an integer ≥ ${MIN_LAGS}`,
+    help: `extra autocovariance lags for estimating g, ≥ ${MIN_LAGS}; auto = ${DEFAULT_FOOPSI_PARAMS.lags}, or T − 1 for files of T ≤ ${DEFAULT_FOOPSI_PARAMS.lags} frames`,
   },
   solvers: {
     schema: z.pipe(
@@ -272,6 +286,7 @@ export type { JobOptions, ToolParams };
 export {
   DEFAULT_JOB_OPTIONS,
   DEFAULT_TOOL_PARAMS,
+  lagsFor,
   parseJobOptions,
   parseToolParams,
   TOOL_PARAM_FIELDS,

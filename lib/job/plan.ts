@@ -29,7 +29,7 @@ import {
   traceSeconds,
 } from './costModel.js';
 import { checkCellSetInput } from './inputChecks.js';
-import type { JobOptions, ToolParams } from './params.js';
+import { type JobOptions, lagsFor, type ToolParams } from './params.js';
 import { chronologicalOrder, validateSeries } from './series.js';
 
 /** A rational num/den; parts are decimal strings when beyond 2^53 (JSON-safe). */
@@ -60,6 +60,8 @@ interface CellSetInfo {
   dataBytes: number;
   /** Dropped, cropped and blank frames (sorted): NaN in, NaN out, never an event. */
   invalidFrames: number[];
+  /** The `lags` used for this file's traces (params.ts lagsFor: 'auto' follows the length). */
+  lags: number;
   /** The input's `timingInfo` and `spacingInfo`, verbatim (for metadata). */
   timingInfo: Record<string, unknown>;
   spacingInfo: Record<string, unknown>;
@@ -228,11 +230,13 @@ async function planJob(
   const names = inputs.map((s) => s.name);
   readers.forEach((r, i) => {
     checkCellSetInput(r, names[i]);
-    if (params.lags >= r.numTimes) {
+    // A given lags must be below T (contract §11.4); 'auto' is fitted to T by lagsFor, and a
+    // file too short even for lags = 1 fails per cell in the estimation with its own reason.
+    if (params.lags !== null && params.lags >= r.numTimes) {
       throw new InvalidParameterError(
         'lags',
         params.lags,
-        `an integer below the ${r.numTimes} frames of ${names[i]}`,
+        `an integer below the ${r.numTimes} frames of ${names[i]} (or 'auto')`,
       );
     }
     const invalid = invalidFrameIndices(r.header.timing).length;
@@ -267,6 +271,7 @@ async function planJob(
       statuses: [...r.header.statuses],
       dataBytes: r.dataSize,
       invalidFrames: Array.from(invalidFrameIndices(timing)),
+      lags: lagsFor(params, r.numTimes),
       timingInfo: toPlain(root.get('timingInfo') ?? { type: 'null' }) as Record<string, unknown>,
       spacingInfo: toPlain(root.get('spacingInfo') ?? { type: 'null' }) as Record<string, unknown>,
     };

@@ -3,6 +3,7 @@ import { DEFAULT_FOOPSI_PARAMS } from '../../../lib/deconvolution/types.js';
 import { InvalidParameterError } from '../../../lib/errors.js';
 import {
   DEFAULT_TOOL_PARAMS,
+  lagsFor,
   parseJobOptions,
   parseToolParams,
   TOOL_PARAM_NAMES,
@@ -63,7 +64,10 @@ describe('parseToolParams', () => {
       lags: 4,
       solvers: ['SCS', 'ECOS'],
     });
-    expect(toFoopsiParams(params).solvers).toEqual(['SCS', 'ECOS']);
+    expect(toFoopsiParams(params, lagsFor(params, 100))).toMatchObject({
+      solvers: ['SCS', 'ECOS'],
+      lags: 4,
+    });
   });
 
   it('accepts JSON types (numbers, booleans, lists)', () => {
@@ -130,7 +134,19 @@ describe('the parameter table', () => {
   it("takes every default from the engine's, in the tool's order", () => {
     // Assess
     expect(TOOL_PARAM_NAMES.slice(0, 5)).toEqual(['bl', 'c1', 'g', 'sn', 'p']);
-    expect(toFoopsiParams(DEFAULT_TOOL_PARAMS)).toEqual(DEFAULT_FOOPSI_PARAMS);
+    expect(toFoopsiParams(DEFAULT_TOOL_PARAMS, lagsFor(DEFAULT_TOOL_PARAMS, 1000))).toEqual(
+      DEFAULT_FOOPSI_PARAMS,
+    );
+  });
+
+  it("fits 'auto' lags to short files and never changes a given lags", () => {
+    // Assess: lags < T (contract §11.4) without the user choosing it; 5 from 6 frames on.
+    const auto = parseToolParams({});
+    expect(auto.lags).toBeNull();
+    expect([1, 2, 3, 5, 6, 36000].map((T) => lagsFor(auto, T))).toEqual([1, 1, 2, 4, 5, 5]);
+    expect(lagsFor(parseToolParams({ lags: 'auto' }), 4)).toBe(3);
+    expect(lagsFor(parseToolParams({ lags: 5 }), 4)).toBe(5);
+    expect(lagsFor(parseToolParams({ lags: '7' }), 36000)).toBe(7);
   });
 
   it('writes a help line with its default for every parameter', () => {

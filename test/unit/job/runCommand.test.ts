@@ -318,3 +318,28 @@ describeShared('caiman-spikes run on the sample files', () => {
     }
   });
 });
+
+describe("caiman-spikes run: 'auto' lags on a short file", () => {
+  it('fits the default lags to a 5-frame file and says so; a given lags = 5 is refused', async () => {
+    // Prepare
+    const input = await save(await fixtureCellSet('short.isxd', { numTimes: 5 }), 'short.isxd');
+
+    // Act
+    const ok = await run(input, '--out', join(dir, 'out'));
+    const refused = await run(input, '--out', join(dir, 'out2'), '--lags', '5');
+
+    // Assess: lags < T holds with lags = T − 1 = 4, and the metadata names the rule.
+    expect(ok).toBe(0);
+    const meta = JSON.parse(readFileSync(join(dir, 'out', 'output_metadata.json'), 'utf8'));
+    const dec = meta['cellset_denoised.000'].deconvolution;
+    expect(dec.params.lags).toBeNull();
+    expect(dec.lags.used).toBe(4);
+    expect(dec.lags.rule).toMatch(/^auto: 5, lowered to T − 1/);
+    expect(dec.cells.filter((c: { failure: unknown }) => c.failure === null)).toHaveLength(3);
+    expect(refused).toBe(2);
+    expect(stderr.join('')).toMatch(
+      /parameter lags = 5 is invalid.*below the 5 frames of .*short\.isxd/,
+    );
+    expect(existsSync(join(dir, 'out2'))).toBe(false);
+  });
+});
