@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context, S3Event } from 'aws-lambda';
-import { InvalidInputError } from '../lib/errors.js';
+import { InternalError } from '../lib/errors.js';
 import { sfn } from './shared/clients.js';
 import { PREFIX } from './shared/jobInput.js';
 import { logger, wrapHandler } from './shared/middleware.js';
@@ -69,7 +69,7 @@ function decide(
 async function startFromUpload(event: S3Event, client: StartsExecutions = sfn) {
   const stateMachineArn = process.env.STATE_MACHINE_ARN;
   if (!stateMachineArn) {
-    throw new InvalidInputError('environment variable STATE_MACHINE_ARN is not set', 'Config');
+    throw new InternalError('environment variable STATE_MACHINE_ARN is not set', 'Config');
   }
   const started: string[] = [];
   const duplicates: string[] = [];

@@ -15,7 +15,7 @@
  * joined server side without its bytes passing through.
  */
 import { BufferPool, type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
-import { InvalidInputError } from '../errors.js';
+import { CaimanSpikesError, InternalError } from '../errors.js';
 import {
   buildCellSetFooter,
   buildEventSetFooter,
@@ -47,12 +47,13 @@ const copyBuffers = new BufferPool(COPY_BYTES);
 
 /**
  * The part's size, checked against its chunk's result.
- * @throws InvalidInputError (PartSize) when they differ
+ * @throws InternalError (PartSize) when they differ: the work area is the product's own, not
+ *   the user's input, so a part that does not match its chunk's record is a fault of ours
  */
 async function checkPartSize(from: ByteSource, expected: number, what: string): Promise<number> {
   const size = await from.size();
   if (size !== expected) {
-    throw new InvalidInputError(
+    throw new InternalError(
       `${from.name}: ${what} holds ${size} bytes, expected ${expected}`,
       'PartSize',
     );
@@ -82,7 +83,7 @@ async function copyParts(
         turn ^= 1;
         const got = await readIntoBuffer(from, at, piece);
         if (got !== piece.byteLength) {
-          throw new InvalidInputError(
+          throw new InternalError(
             `${from.name}: ${part.what} ended at byte ${at + got}, expected ${expected}`,
             'PartSize',
           );
@@ -110,9 +111,28 @@ async function copyParts(
 }
 
 /**
+ * Builds an output footer. The input's header was validated at Plan and the counts are our own,
+ * so a writer's refusal here (its InvalidParameterError) is a fault of the product: exit 1.
+ */
+function ourFooter(input: string, build: () => Uint8Array): Uint8Array {
+  try {
+    return build();
+  } catch (err) {
+    if (!(err instanceof CaimanSpikesError)) throw err;
+    throw new InternalError(
+      `${input}: the output footer could not be built: ${err.message}`,
+      'Invariant',
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/**
  * Chunk k's result from {@link FileChunks}. A list must hold each of the file's chunks exactly once.
  *
- * @throws InvalidInputError naming the chunks expected and those given
+ * @throws InternalError naming the chunks expected and those given
  */
 function chunkLookup(
   input: string,
@@ -123,7 +143,7 @@ function chunkLookup(
   if (typeof chunks === 'function') return chunks;
   const ordered = [...chunks].sort((a, b) => a.chunk - b.chunk);
   if (ordered.length !== numChunks || ordered.some((c, i) => c.chunk !== i || c.file !== file)) {
-    throw new InvalidInputError(
+    throw new InternalError(
       `${input}: expected chunks 0…${numChunks - 1}, got ${ordered.map((c) => c.chunk).join(', ')}`,
       'MissingChunks',
     );
@@ -164,7 +184,7 @@ interface OutputTarget {
  * @param source - the input cell set (its footer is read again, losslessly).
  * @param chunks - the file's chunk results (see {@link FileChunks}).
  * @param readPart - opens a chunk's cell-set or event part.
- * @throws InvalidInputError when chunks are missing or a part has the wrong size.
+ * @throws InternalError when chunks are missing or a part has the wrong size.
  */
 async function assembleFile(
   plan: JobPlan,
@@ -227,14 +247,18 @@ async function assembleFile(
   // The two outputs are written side by side.
   const [cellFooter, eventFooter] = await Promise.allSettled([
     write('cellset', async () =>
-      buildCellSetFooter({ ...header, producer: undefined }, info.numCells),
+      ourFooter(info.input, () =>
+        buildCellSetFooter({ ...header, producer: undefined }, info.numCells),
+      ),
     ),
     write('events', async () => {
       const done = await allChunks;
-      return buildEventSetFooter(
-        { names: header.names, timing: header.timing, extraProperties: header.extraProperties },
-        done.flatMap((c) => c.eventCounts),
-        done.flatMap((c) => c.firstOffsetsUs.map((s) => BigInt(s))),
+      return ourFooter(info.input, () =>
+        buildEventSetFooter(
+          { names: header.names, timing: header.timing, extraProperties: header.extraProperties },
+          done.flatMap((c) => c.eventCounts),
+          done.flatMap((c) => c.firstOffsetsUs.map((s) => BigInt(s))),
+        ),
       );
     }),
   ]);

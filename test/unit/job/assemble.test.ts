@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../../lib/bytes.js';
-import { InvalidInputError } from '../../../lib/errors.js';
+import { InternalError } from '../../../lib/errors.js';
 import { metadataFragment, writeMetadata } from '../../../lib/job/finalize.js';
 import { DEFAULT_JOB_OPTIONS, parseToolParams } from '../../../lib/job/params.js';
 import { assembleStage, chunkStage, finalizeStage, planStage } from '../../../lib/job/stages.js';
@@ -117,11 +117,41 @@ describe('assembleStage', () => {
     // Act
     const run = assembleStage(store, job, 0);
     // Assess
-    await expect(run).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(run).rejects.toMatchObject({ code: 'PartSize' });
+    // Our own work area broke, not the user's input: an internal fault (exit 1).
+    await expect(run).rejects.toBeInstanceOf(InternalError);
+    await expect(run).rejects.toMatchObject({
+      code: 'PartSize',
+      name: 'CaimanSpikesInternalError',
+    });
     expect(store.joins).toEqual([]);
     expect(store.work.has(WORK.staged('cellset_denoised.000.isxd'))).toBe(false);
     expect(store.work.has(WORK.fileOutputs(0))).toBe(false);
+  });
+
+  it('reports a footer the writer refuses (our own counts) as an internal fault, not bad input', async () => {
+    // Prepare: chunk 1's record loses one cell's event count (a broken invariant of ours)
+    const src = await inputs([8]);
+    const store = memoryStore(src);
+    const job = await planStage(store, {
+      run: RUN,
+      inputs: ['in0.isxd'],
+      params: parseToolParams({}),
+      options: DEFAULT_JOB_OPTIONS,
+      limits: { maxCellsPerChunk: CELLS_PER_CHUNK },
+      existsHint: '',
+    });
+    for (const item of job.plan.items) await chunkStage(store, job, item);
+    const key = WORK.chunkResult(0, 1);
+    const record = JSON.parse(new TextDecoder().decode(store.work.get(key)));
+    record.eventCounts.pop();
+    store.work.set(key, new TextEncoder().encode(JSON.stringify(record)));
+    // Act
+    const run = assembleStage(store, job, 0);
+    // Assess: the writer's InvalidParameterError (counts.length) becomes an InternalError (exit 1)
+    await expect(run).rejects.toBeInstanceOf(InternalError);
+    await expect(run).rejects.toThrow(
+      /in0\.isxd: the output footer could not be built: .*counts\.length/,
+    );
   });
 
   it('leaves no staged output, previews or fragment when the join fails', async () => {

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../../lib/bytes.js';
-import { DeconvolutionError, InvalidInputError, InvalidSeriesError } from '../../../lib/errors.js';
+import {
+  DeconvolutionError,
+  InternalError,
+  InvalidSeriesError,
+} from '../../../lib/errors.js';
 import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
 import { jsonEqual } from '../../../lib/isxd/json.js';
 import { DEFAULT_JOB_OPTIONS, parseJobOptions, parseToolParams } from '../../../lib/job/params.js';
@@ -245,8 +249,12 @@ describe('runJob failures', () => {
     const run = rt.run(parseToolParams({}), DEFAULT_JOB_OPTIONS);
 
     // Assess
-    await expect(run).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(run).rejects.toMatchObject({ code: 'PartSize' });
+    // Our own work area broke, not the user's input: an internal fault (exit 1).
+    await expect(run).rejects.toBeInstanceOf(InternalError);
+    await expect(run).rejects.toMatchObject({
+      code: 'PartSize',
+      name: 'CaimanSpikesInternalError',
+    });
     await expect(run).rejects.toThrow(/event part 0 holds \d+ bytes, expected \d+/);
     expect(rt.outputs.size).toBe(0);
     expect(rt.store.work.size).toBe(0);
