@@ -29,8 +29,10 @@ import { type ChunkResult, isDeconvolved } from '../../lib/job/deconvolveChunk.j
 import { eventSetOutputName } from '../../lib/job/outputs.js';
 import type { JobOptions, ToolParams } from '../../lib/job/params.js';
 import {
+  jobOptionHelp,
   parseJobOptions,
   parseToolParams,
+  TABLE_OPTION_NAMES,
   TOOL_PARAM_NAMES,
   toolParamHelp,
 } from '../../lib/job/params.js';
@@ -414,6 +416,7 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   const options = parseJobOptions({
     acceptedOnly: opts.acceptedOnly,
     eventThresholdSn: opts.eventThresholdSn,
+    ...Object.fromEntries(TABLE_OPTION_NAMES.map((name) => [name, opts[camel(name)]])),
   });
   let workers: number | null = null;
   if (opts.workers !== undefined) {
@@ -616,7 +619,8 @@ Parameters take the IDEAS tool's names and values ('auto' = estimate): flags (--
 
 Outputs in --out (k = position of the file in FILES, 000, 001, …): cellset_denoised.k.isxd,
 neural_events.k.isxd, traces_cellset_denoised.k.svg, footprints_cellset_denoised.k.svg,
-preview_neural_events.k.svg, output_metadata.json. Several files must form one series (same cells,
+preview_neural_events.k.svg, output_metadata.json; with --csv also neural_events.k.csv and
+cellset_denoised.k.csv (README "CSV exports"). Several files must form one series (same cells,
 names, statuses, frame period and field of view, no overlap in time); each is deconvolved on its own.
 
 Events: frames where the deconvolved activity s is > 0 and above float32 round-off (1e-5·max s),
@@ -661,7 +665,10 @@ function registerRun(program: Command, setExit: (code: number) => void): void {
     .option(
       '--event-threshold-sn <K>',
       'keep only events with amplitude ≥ K·sn (default: every positive event)',
-    )
+    );
+  // The options of lib/job/params.ts JOB_OPTION_FIELDS (flags: `--csv` = true).
+  for (const name of TABLE_OPTION_NAMES) cmd.option(`--${kebab(name)}`, jobOptionHelp(name));
+  cmd
     .option('--overwrite', 'replace existing outputs in --out')
     .option(
       '--workers <n>',

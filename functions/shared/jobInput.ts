@@ -7,7 +7,9 @@
  *
  * Execution input, one of:
  * - inline job `{ inputs: ["inputs/a.isxd", …], params?, options?, outputPrefix?, account? }`; an
- *   input may be `{ key, versionId }` to read that object version (versioned bucket);
+ *   input may be `{ key, versionId }` to read that object version (versioned bucket); `params`
+ *   and `options` (acceptedOnly, eventThresholdSn, csv, …) are validated by Plan with
+ *   lib/job/params.ts (parseToolParams, parseJobOptions: one table of names, defaults, ranges);
  * - job file   `{ jobFile: { key: "jobs/NAME.json", versionId? }, account? }` (the file holds an
  *   inline job; this is what an upload to jobs/ starts).
  */

@@ -32,6 +32,7 @@ import { meterCompute, readMeter, recordUsage } from './usage.js';
 const CONTENT_TYPES: Record<string, string> = {
   json: 'application/json',
   svg: 'image/svg+xml',
+  csv: 'text/csv',
   isxd: 'application/octet-stream',
 };
 

@@ -1,6 +1,7 @@
 /**
  * Output names of the job (ideas-tool-contract.md §5): per input k (the user's order, zero
- * padded to 3 digits, growing past 999) five files, plus one output_metadata.json per job.
+ * padded to 3 digits, growing past 999) five files, plus one output_metadata.json per job;
+ * with the `csv` option two more per input (exports/csv.ts).
  */
 
 /** `kkk`: the output index, zero-padded to 3 digits. */
@@ -28,15 +29,26 @@ function previewNames(file: number): { traces: string; footprints: string; event
   };
 }
 
+/** The optional CSV exports of input k (option `csv`, exports/csv.ts). */
+function csvNames(file: number): { events: string; traces: string } {
+  const k = outputIndex(file);
+  return { events: `neural_events.${k}.csv`, traces: `cellset_denoised.${k}.csv` };
+}
+
 /** The job's metadata file. */
 const METADATA_NAME = 'output_metadata.json';
 
-/** Every output name of a job over `numFiles` inputs (to check for existing outputs first). */
+/**
+ * Every output name a job over `numFiles` inputs may write, optional ones (CSV) included, so a
+ * location holding any of them is refused without --overwrite whatever the options.
+ */
 function allOutputNames(numFiles: number): string[] {
   const names = [METADATA_NAME];
   for (let k = 0; k < numFiles; k++) {
     const p = previewNames(k);
+    const csv = csvNames(k);
     names.push(cellSetOutputName(k), eventSetOutputName(k), p.traces, p.footprints, p.events);
+    names.push(csv.events, csv.traces);
   }
   return names;
 }
@@ -44,6 +56,7 @@ function allOutputNames(numFiles: number): string[] {
 export {
   allOutputNames,
   cellSetOutputName,
+  csvNames,
   eventSetOutputName,
   METADATA_NAME,
   outputIndex,

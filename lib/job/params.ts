@@ -35,6 +35,8 @@ interface JobOptions {
   acceptedOnly: 'off' | 'accepted' | 'accepted+undecided';
   /** Keep only events with amplitude ≥ K·sn (null: keep every positive event, as the original). */
   eventThresholdSn: number | null;
+  /** Also write each input's events and denoised traces as CSV, like IDPS (exports/csv.ts). */
+  csv: boolean;
 }
 
 /**
@@ -57,8 +59,6 @@ const DEFAULT_TOOL_PARAMS: ToolParams = {
   lags: null,
   solvers: DEFAULT_FOOPSI_PARAMS.solvers,
 };
-
-const DEFAULT_JOB_OPTIONS: JobOptions = { acceptedOnly: 'off', eventThresholdSn: null };
 
 /** Names of the tool's parameters, in the order of its spec. */
 const TOOL_PARAM_NAMES = Object.keys(DEFAULT_TOOL_PARAMS) as (keyof ToolParams)[];
@@ -210,6 +210,33 @@ const TOOL_PARAM_FIELDS = {
   },
 } satisfies Record<keyof ToolParams, { schema: z.ZodMiniType; expected: string; help: string }>;
 
+/**
+ * Options declared once (one entry each): schema, default, the valid values quoted in errors,
+ * and the help line, which `run --help` (flag `--<kebab name>`) and the job file's `options`
+ * (key = the name) share. Parsed by {@link parseJobOptions}.
+ */
+const JOB_OPTION_FIELDS = {
+  csv: {
+    schema: boolLike,
+    default: false,
+    expected: 'true or false',
+    help: 'also write per input neural_events.kkk.csv (Time (s), Cell Name, Value) and cellset_denoised.kkk.csv (time + one column per cell), as IDPS exports them',
+  },
+} satisfies Record<
+  string,
+  { schema: z.ZodMiniType; default: unknown; expected: string; help: string }
+>;
+
+/** The names of {@link JOB_OPTION_FIELDS}. */
+type TableOption = keyof typeof JOB_OPTION_FIELDS;
+const TABLE_OPTION_NAMES = Object.keys(JOB_OPTION_FIELDS) as TableOption[];
+
+const DEFAULT_JOB_OPTIONS: JobOptions = {
+  acceptedOnly: 'off',
+  eventThresholdSn: null,
+  csv: JOB_OPTION_FIELDS.csv.default,
+};
+
 /** A default as the tool writes it: null → 'auto', a list → 'a,b'. */
 function defaultText(value: ToolParams[keyof ToolParams]): string {
   if (value === null) return 'auto';
@@ -258,13 +285,31 @@ function parseToolParams(raw: Record<string, unknown>): ToolParams {
   return params;
 }
 
+/** The CLI help line of a {@link JOB_OPTION_FIELDS} option: its table entry and its default. */
+function jobOptionHelp(name: TableOption): string {
+  return `${JOB_OPTION_FIELDS[name].help} (default: ${JOB_OPTION_FIELDS[name].default})`;
+}
+
 /**
- * Parses the project's options (`acceptedOnly`, `eventThresholdSn`).
+ * Parses the project's options (`acceptedOnly`, `eventThresholdSn` and those of
+ * {@link JOB_OPTION_FIELDS}).
  *
  * @throws InvalidParameterError for a value outside its range.
  */
-function parseJobOptions(raw: { acceptedOnly?: unknown; eventThresholdSn?: unknown }): JobOptions {
+function parseJobOptions(
+  raw: { acceptedOnly?: unknown; eventThresholdSn?: unknown } & {
+    [K in TableOption]?: unknown;
+  },
+): JobOptions {
   const options = { ...DEFAULT_JOB_OPTIONS };
+  for (const name of TABLE_OPTION_NAMES) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    const field = JOB_OPTION_FIELDS[name];
+    const res = z.safeParse(field.schema, value);
+    if (!res.success) throw new InvalidParameterError(name, value, field.expected);
+    options[name] = res.data;
+  }
   if (raw.acceptedOnly !== undefined && raw.acceptedOnly !== false) {
     const v = raw.acceptedOnly === true ? 'accepted' : raw.acceptedOnly;
     if (v !== 'off' && v !== 'accepted' && v !== 'accepted+undecided') {
@@ -282,13 +327,16 @@ function parseJobOptions(raw: { acceptedOnly?: unknown; eventThresholdSn?: unkno
   return options;
 }
 
-export type { JobOptions, ToolParams };
+export type { JobOptions, TableOption, ToolParams };
 export {
   DEFAULT_JOB_OPTIONS,
   DEFAULT_TOOL_PARAMS,
+  JOB_OPTION_FIELDS,
+  jobOptionHelp,
   lagsFor,
   parseJobOptions,
   parseToolParams,
+  TABLE_OPTION_NAMES,
   TOOL_PARAM_FIELDS,
   TOOL_PARAM_NAMES,
   toFoopsiParams,

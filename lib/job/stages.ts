@@ -21,6 +21,7 @@ import {
   type PartKind,
 } from './assemble.js';
 import { type ChunkResult, deconvolveChunk } from './deconvolveChunk.js';
+import { stageCsvExports } from './exports/csv.js';
 import { describeFile, writeMetadata } from './finalize.js';
 import { allOutputNames, cellSetOutputName, eventSetOutputName, METADATA_NAME } from './outputs.js';
 import type { JobOptions, ToolParams } from './params.js';
@@ -232,7 +233,8 @@ async function chunkStage(store: JobStore, job: JobRecord, item: WorkItem): Prom
  * Assemble file: stages `cellset_denoised.kkk.isxd` and `neural_events.kkk.isxd` from the
  * file's parts (assemble.ts; joined server side when the store can and the sizes fit, else
  * streamed), then the file's three previews and its metadata fragment (finalize.ts
- * describeFile), and writes the file record.
+ * describeFile) and, with the option csv, its two CSV exports (exports/csv.ts), and writes the
+ * file record.
  * @param chunks - the file's chunk results, or a lookup (default: their records)
  * @param opts.describe - runs the previews-and-fragment step (default: at once). A local run
  *   holds it back until every chunk has run and runs the files' steps one at a time, so they
@@ -279,6 +281,8 @@ async function assembleStage(
         },
       );
       await store.putWork(WORK.metadata(file), fragment);
+      // Option csv: the file's two CSV exports, read back from its staged outputs.
+      if (job.plan.options.csv) staged.push(...(await stageCsvExports(store, job.plan, outputs)));
     });
     const record: FileRecord = { outputs, staged };
     await putRecord(store, WORK.fileOutputs(file), record);

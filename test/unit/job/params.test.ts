@@ -3,6 +3,7 @@ import { DEFAULT_FOOPSI_PARAMS } from '../../../lib/deconvolution/types.js';
 import { InvalidParameterError } from '../../../lib/errors.js';
 import {
   DEFAULT_TOOL_PARAMS,
+  jobOptionHelp,
   lagsFor,
   parseJobOptions,
   parseToolParams,
@@ -162,17 +163,32 @@ describe('the parameter table', () => {
 
 describe('parseJobOptions', () => {
   it('defaults to the original behaviour', () => {
-    expect(parseJobOptions({})).toEqual({ acceptedOnly: 'off', eventThresholdSn: null });
+    expect(parseJobOptions({})).toEqual({
+      acceptedOnly: 'off',
+      eventThresholdSn: null,
+      csv: false,
+    });
   });
 
   it('reads --accepted-only (flag alone = accepted) and --event-threshold-sn', () => {
     expect(parseJobOptions({ acceptedOnly: true, eventThresholdSn: '3' })).toEqual({
       acceptedOnly: 'accepted',
       eventThresholdSn: 3,
+      csv: false,
     });
     expect(parseJobOptions({ acceptedOnly: 'accepted+undecided' }).acceptedOnly).toBe(
       'accepted+undecided',
     );
+  });
+
+  it('reads csv (a flag, or a boolean-like in the job file) from the options table', () => {
+    expect(parseJobOptions({ csv: true }).csv).toBe(true);
+    expect(parseJobOptions({ csv: 'false' }).csv).toBe(false);
+    expect(parseJobOptions({ csv: 'yes' }).csv).toBe(true);
+    expect(() => parseJobOptions({ csv: 'sometimes' })).toThrowError(
+      'parameter csv = "sometimes" is invalid: expected true or false',
+    );
+    expect(jobOptionHelp('csv')).toMatch(/neural_events\.kkk\.csv .* \(default: false\)$/);
   });
 
   it('rejects a bad mode or a negative threshold', () => {

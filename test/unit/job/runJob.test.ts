@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../../lib/bytes.js';
-import {
-  DeconvolutionError,
-  InternalError,
-  InvalidSeriesError,
-} from '../../../lib/errors.js';
+import { DeconvolutionError, InternalError, InvalidSeriesError } from '../../../lib/errors.js';
 import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
 import { jsonEqual } from '../../../lib/isxd/json.js';
 import { DEFAULT_JOB_OPTIONS, parseJobOptions, parseToolParams } from '../../../lib/job/params.js';
