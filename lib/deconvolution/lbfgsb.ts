@@ -30,8 +30,6 @@
  * The limited-memory matrix is formed explicitly (n × n), which is exact in exact arithmetic and
  * meant for n of a few variables; Algorithm 778 uses the compact form for large n.
  */
-import { InternalError } from '../errors.js';
-
 /** Machine epsilon of float64 (the Fortran code's epsmch). */
 const EPS = 2.220446049250313e-16;
 /** Moré–Thuente constants used by L-BFGS-B's line search (lnsrlb). */
@@ -423,7 +421,8 @@ function dot(a: Float64Array, b: Float64Array): number {
 
 /**
  * Subspace minimisation (step 2; Algorithm 778's cmprlb + subsm with the 2011 projection).
- * Replaces z (= x^c on entry) by x̄.
+ * Replaces z (= x^c on entry) by x̄; false (z untouched) when ZᵀBZ is not numerically positive
+ * definite, where Algorithm 778 (formk) drops the pairs and restarts the iteration.
  */
 function subspaceMin(
   x: Float64Array,
@@ -434,12 +433,12 @@ function subspaceMin(
   iwhere: Int8Array,
   B: Float64Array,
   z: Float64Array,
-): void {
+): boolean {
   const n = x.length;
   const free: number[] = [];
   for (let i = 0; i < n; i++) if (iwhere[i] <= 0) free.push(i);
   const nf = free.length;
-  if (nf === 0) return;
+  if (nf === 0) return true;
   // Reduced gradient r̂ = −Zᵀ(g + B(x^c − x)) and reduced matrix ZᵀBZ.
   const dz = new Float64Array(n);
   for (let i = 0; i < n; i++) dz[i] = z[i] - x[i];
@@ -452,7 +451,7 @@ function subspaceMin(
     du[a] = -acc;
     for (let b = 0; b < nf; b++) A[a * nf + b] = B[i * n + free[b]];
   }
-  choleskySolve(A, du, nf);
+  if (!choleskySolve(A, du, nf)) return false;
   // Try the projection of x^c + du on the box.
   const xp = Float64Array.from(z);
   let hitBound = false;
@@ -465,10 +464,10 @@ function subspaceMin(
     z[k] = v;
     if ((nbd[k] !== 0 && v === l[k] && nbd[k] <= 2) || (nbd[k] >= 2 && v === u[k])) hitBound = true;
   }
-  if (!hitBound) return;
+  if (!hitBound) return true;
   let ddp = 0;
   for (let i = 0; i < n; i++) ddp += (z[i] - x[i]) * g[i];
-  if (ddp <= 0) return;
+  if (ddp <= 0) return true;
   // Not a descent direction: truncate x^c + α·du at the first bound instead.
   z.set(xp);
   let alpha = 1;
@@ -499,14 +498,15 @@ function subspaceMin(
     du[ibd] = 0;
   }
   for (let a = 0; a < nf; a++) z[free[a]] += alpha * du[a];
+  return true;
 }
 
-/** Solves A·v = b in place (b ← v) for a symmetric positive definite nf × nf matrix A. */
-function choleskySolve(A: Float64Array, b: Float64Array, nf: number): void {
+/** Solves A·v = b in place (b ← v) by Cholesky; false when A is not positive definite. */
+function choleskySolve(A: Float64Array, b: Float64Array, nf: number): boolean {
   for (let j = 0; j < nf; j++) {
     let s = A[j * nf + j];
     for (let k = 0; k < j; k++) s -= A[j * nf + k] ** 2;
-    if (!(s > 0)) throw new InternalError(`L-BFGS-B: reduced BFGS matrix not positive definite`);
+    if (!(s > 0)) return false;
     const ljj = Math.sqrt(s);
     A[j * nf + j] = ljj;
     for (let i = j + 1; i < nf; i++) {
@@ -525,6 +525,7 @@ function choleskySolve(A: Float64Array, b: Float64Array, nf: number): void {
     for (let k = i + 1; k < nf; k++) t -= A[k * nf + i] * b[k];
     b[i] = t / A[i * nf + i];
   }
+  return true;
 }
 
 /** Largest line-search step (lnsrlb's stpmx) and the first trial step. */
@@ -610,7 +611,12 @@ function lbfgsb(
     const B = formB(n, theta, S, Y);
     if (!cnstnd && S.length > 0) z.set(x);
     else cauchy(x, g, l, u, nbd, iwhere, B, z);
-    if (S.length > 0) subspaceMin(x, g, l, u, nbd, iwhere, B, z);
+    if (S.length > 0 && !subspaceMin(x, g, l, u, nbd, iwhere, B, z)) {
+      S.length = 0;
+      Y.length = 0;
+      theta = 1;
+      continue;
+    }
     for (let i = 0; i < n; i++) d[i] = z[i] - x[i];
     // Line search (lnsrlb + dcsrch).
     const lim = stepLimits(x, d, l, u, nbd, iter, cnstnd, boxed);
@@ -621,6 +627,8 @@ function lbfgsb(
     const fold = f;
     let gd = dot(g, d);
     const gdold = gd;
+    // An ascent direction fails the search (lnsrlb's info −4); stp > stpmx, which dcsrch
+    // reports as an error, cannot arise from a feasible x̄ except by rounding and fails too.
     let ok = gd < 0 && stp <= stpmx;
     if (ok) {
       const search = startSearch(f, gd, stp, stpmx);
