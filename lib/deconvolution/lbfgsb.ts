@@ -402,13 +402,8 @@ function cauchy(
     if (k < brk.length - 1) dtm = -f1 / f2;
     else if (bnded) dtm = 0;
     else dtm = -f1 / f2;
-    if (k === brk.length - 1) {
-      // No breakpoint left: the segment beyond the last one.
-      tsum += Math.max(dtm, 0);
-      for (let i = 0; i < n; i++) if (d[i] !== 0) xcp[i] = x[i] + tsum * d[i];
-      return;
-    }
   }
+  // The minimiser on the segment where the loop stopped (or beyond the last breakpoint).
   tsum += Math.max(dtm, 0);
   for (let i = 0; i < n; i++) if (d[i] !== 0) xcp[i] = x[i] + tsum * d[i];
 }
