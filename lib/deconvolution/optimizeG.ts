@@ -7,12 +7,13 @@
  *   minimise over (b′, g′)  Σ_pools ‖α·q − (y_seg − b′)‖²,   q_j = g′^j,
  *   α = (⟨q, y_seg − b′⟩ − λ·(1 − g′^ℓ))·(1 − g′²)/(1 − g′^{2ℓ})   (λ alone for the pool ending at T)
  *
- * with b′ ≥ 0 when the baseline is non-negative and g′ ∈ [0.001, 0.999], by a few iterations of a
- * projected quasi-Newton method (L-BFGS-B-like: BFGS inverse Hessian, projection on the box,
- * backtracking line search, 2-point finite-difference gradient). Like CaImAn, the objective is
- * evaluated in float32, which makes the finite-difference gradient mostly rounding noise; results
- * are only expected to be plausible, not equal (§5.3 last paragraph).
+ * with b′ ≥ 0 when the baseline is non-negative and g′ ∈ [0.001, 0.999], by what CaImAn runs:
+ * scipy's L-BFGS-B (./lbfgsb.ts) with maxiter 3, gtol 1e-4, ftol 1e-5 and scipy's 2-point
+ * finite-difference gradient with the absolute step 1e-8. Like CaImAn, the objective is evaluated
+ * in float32, which makes that gradient mostly rounding noise (huge or zero); L-BFGS-B then
+ * often runs g′ into a bound, and this port follows it step by step.
  */
+import { lbfgsb } from './lbfgsb.js';
 import type { Ar1State } from './oasisAr1.js';
 
 /** Bounds of g′ (§5.3 step 3). */
@@ -23,7 +24,8 @@ const MAX_ITER = 3;
 const GTOL = 1e-4;
 const FTOL = 1e-5;
 const FD_STEP = 1e-8;
-const MAX_LINE_SEARCH = 20;
+/** √ε of float32: scipy's fallback relative step when x + FD_STEP rounds to x. */
+const SQRT_EPS32 = Math.sqrt(2 ** -23);
 
 /** The selected pools' segments, copied once. */
 interface Segments {
@@ -76,14 +78,43 @@ function largestPools(v: Float64Array, n: number, k: number): Int32Array {
   return Int32Array.from(idx.slice(0, k));
 }
 
-function project(x: Float64Array, bLow: number): void {
-  if (x[0] < bLow) x[0] = bLow;
-  if (x[1] < G_MIN) x[1] = G_MIN;
-  if (x[1] > G_MAX) x[1] = G_MAX;
+/**
+ * scipy's 2-point finite-difference gradient at x (approx_derivative with the absolute step
+ * FD_STEP, as minimize uses when no jac is given), as CaImAn's run computed it:
+ * - h_i = FD_STEP, or √ε₃₂·max(1, |x_i|) (sign of x_i) when x_i + h_i rounds to x_i;
+ * - a step that leaves the box is reversed if the reversed one fits, else it goes to the
+ *   farther bound (one-sided scheme);
+ * - ∂_i = fl32(fl32(f(x + h_i e_i) − f₀) / fl32(Δx_i)), Δx_i = (x_i + h_i) − x_i: the float32
+ *   objective makes the difference float32, and numpy ≤ 1.x keeps the quotient float32.
+ */
+function fdGradient(
+  fun: (x: Float64Array) => number,
+  x: Float64Array,
+  f0: number,
+  lower: Float64Array,
+  upper: Float64Array,
+  g: Float64Array,
+): void {
+  const xh = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    let h = FD_STEP;
+    if (x[i] + h - x[i] === 0) h = SQRT_EPS32 * (x[i] >= 0 ? 1 : -1) * Math.max(1, Math.abs(x[i]));
+    const lowerDist = x[i] - lower[i];
+    const upperDist = upper[i] - x[i];
+    const violated = x[i] + h < lower[i] || x[i] + h > upper[i];
+    const fitting = Math.abs(h) <= Math.max(lowerDist, upperDist);
+    if (violated && fitting) h = -h;
+    else if (!fitting) h = upperDist >= lowerDist ? upperDist : -lowerDist;
+    xh.set(x);
+    xh[i] = x[i] + h;
+    const dx = xh[i] - x[i];
+    g[i] = Math.fround(Math.fround(fun(xh) - f0) / Math.fround(dx));
+  }
 }
 
 /**
- * Refine (b, g) on the `k` pools with the largest v of the current solution (§5.3 steps 1–3).
+ * Refine (b, g) on the `k` pools with the largest v of the current solution (§5.3 steps 1–3):
+ * scipy's L-BFGS-B with CaImAn's settings on the float32 objective, started at (b, g).
  * Pure: the caller adopts the result (§5.3 step 5).
  *
  * @param S - solver state (data, pools, mask).
@@ -113,89 +144,20 @@ function optimizeG(
     seg.len[j] = P.l[i];
     seg.isLast[j] = P.t[i] + P.l[i] === S.T ? 1 : 0;
   }
-  const bLow = bNonneg ? 0 : Number.NEGATIVE_INFINITY;
+  const lower = Float64Array.of(bNonneg ? 0 : Number.NEGATIVE_INFINITY, G_MIN);
+  const upper = Float64Array.of(Number.POSITIVE_INFINITY, G_MAX);
   const fun = (x: Float64Array): number => objective(S, seg, lam, x[0], x[1]);
-  const x = Float64Array.of(b, Math.min(G_MAX, Math.max(G_MIN, S.g)));
-  project(x, bLow);
-  const grad = (at: Float64Array, f0: number, out: Float64Array): void => {
-    for (let d = 0; d < 2; d++) {
-      const xp = Float64Array.from(at);
-      let hStep = FD_STEP;
-      if (d === 1 && xp[1] + hStep > G_MAX) hStep = -hStep;
-      if (d === 0 && xp[0] + hStep < bLow) hStep = -hStep;
-      xp[d] += hStep;
-      out[d] = (fun(xp) - f0) / hStep;
-    }
+  const fg = (x: Float64Array, grad: Float64Array): number => {
+    const f0 = fun(x);
+    fdGradient(fun, x, f0, lower, upper, grad);
+    return f0;
   };
-  // Inverse Hessian approximation H (2×2, row-major), identity at start.
-  const H = Float64Array.of(1, 0, 0, 1);
-  let fx = fun(x);
-  const gx = new Float64Array(2);
-  grad(x, fx, gx);
-  for (let it = 0; it < MAX_ITER; it++) {
-    if (projectedGradientNorm(x, gx, bLow) < GTOL) break;
-    const d0 = -(H[0] * gx[0] + H[1] * gx[1]);
-    const d1 = -(H[2] * gx[0] + H[3] * gx[1]);
-    let step = it === 0 ? 1 / Math.max(Math.hypot(gx[0], gx[1]), 1e-30) : 1;
-    const xn = new Float64Array(2);
-    let fn = fx;
-    let accepted = false;
-    for (let ls = 0; ls < MAX_LINE_SEARCH; ls++) {
-      xn[0] = x[0] + step * d0;
-      xn[1] = x[1] + step * d1;
-      project(xn, bLow);
-      fn = fun(xn);
-      const decrease = gx[0] * (xn[0] - x[0]) + gx[1] * (xn[1] - x[1]);
-      if (Number.isFinite(fn) && fn <= fx + 1e-4 * decrease) {
-        accepted = true;
-        break;
-      }
-      step *= 0.5;
-    }
-    if (!accepted) break;
-    const gn = new Float64Array(2);
-    grad(xn, fn, gn);
-    const s0 = xn[0] - x[0];
-    const s1 = xn[1] - x[1];
-    const y0 = gn[0] - gx[0];
-    const y1 = gn[1] - gx[1];
-    bfgsUpdate(H, s0, s1, y0, y1);
-    const fPrev = fx;
-    x.set(xn);
-    fx = fn;
-    gx.set(gn);
-    if ((fPrev - fx) / Math.max(Math.abs(fPrev), Math.abs(fx), 1) <= FTOL) break;
-  }
-  return { b: Math.fround(x[0]), g: Math.fround(x[1]) };
-}
-
-/** max |projected gradient| on the box (L-BFGS-B's pgtol test). */
-function projectedGradientNorm(x: Float64Array, g: Float64Array, bLow: number): number {
-  const lo = [bLow, G_MIN];
-  const hi = [Number.POSITIVE_INFINITY, G_MAX];
-  let norm = 0;
-  for (let d = 0; d < 2; d++) {
-    let pg = x[d] - g[d];
-    if (pg < lo[d]) pg = lo[d];
-    if (pg > hi[d]) pg = hi[d];
-    norm = Math.max(norm, Math.abs(pg - x[d]));
-  }
-  return norm;
-}
-
-/** BFGS update of the inverse Hessian H with step s and gradient change y (skipped if sᵀy ≤ 0). */
-function bfgsUpdate(H: Float64Array, s0: number, s1: number, y0: number, y1: number): void {
-  const sy = s0 * y0 + s1 * y1;
-  if (!(sy > 1e-12 * Math.hypot(s0, s1) * Math.hypot(y0, y1))) return;
-  const rho = 1 / sy;
-  const Hy0 = H[0] * y0 + H[1] * y1;
-  const Hy1 = H[2] * y0 + H[3] * y1;
-  const yHy = y0 * Hy0 + y1 * Hy1;
-  const c = (1 + rho * yHy) * rho;
-  H[0] += c * s0 * s0 - rho * (Hy0 * s0 + s0 * Hy0);
-  H[1] += c * s0 * s1 - rho * (Hy0 * s1 + s0 * Hy1);
-  H[2] += c * s1 * s0 - rho * (Hy1 * s0 + s1 * Hy0);
-  H[3] += c * s1 * s1 - rho * (Hy1 * s1 + s1 * Hy1);
+  const res = lbfgsb(fg, Float64Array.of(b, S.g), lower, upper, {
+    maxIter: MAX_ITER,
+    pgtol: GTOL,
+    ftol: FTOL,
+  });
+  return { b: Math.fround(res.x[0]), g: Math.fround(res.x[1]) };
 }
 
 export { optimizeG };

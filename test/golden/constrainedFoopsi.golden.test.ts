@@ -6,8 +6,10 @@
  * - scalars bl, sn, g: relative 1e-5, with an absolute floor of 1e-6·scale near 0;
  *   c1 is the element c[0] before the transient removal, so it gets the array tolerance;
  * - lam: relative 1e-3 (absolute floor 1e-6·scale);
- * - optimize_g cases: plausibility only (scipy's L-BFGS-B on a float32 objective is not
- *   reproducible): g within its bounds (AR(2): roots in (0, 1)) and corr(c, expected c) > 0.9;
+ * - optimize_g cases: g within its bounds (AR(2): roots in (0, 1)) and corr(c, expected c) > 0.98;
+ *   g itself (relative 1e-6) except in G_NOISE_DRIVEN. The optimiser is scipy's L-BFGS-B step for
+ *   step, but its finite-difference gradient is float32 rounding noise of the objective, and the
+ *   rounding of CaImAn's numpy expression is not reproduced bit for bit (§5.3);
  * - cases where CaImAn raises must throw the error class listed in RAISES (a parameter CaImAn
  *   cannot use → InvalidParameterError, a trace it cannot deconvolve → DeconvolutionError);
  * - KNOWN_EXCEPTIONS lists, with the reason, every case where we differ from CaImAn on purpose.
@@ -113,6 +115,18 @@ const KNOWN_EXCEPTIONS: Record<string, { error: ErrorClass; parameter: string; w
   },
 };
 
+/**
+ * optimize_g cases whose g differs from CaImAn's by more than 1e-6 (ours vs CaImAn's): there the
+ * noise gradient of the float32 objective moves g differently (ours: move, CaImAn: stay, or both
+ * move elsewhere), which no port of the optimiser can fix.
+ */
+const G_NOISE_DRIVEN: Record<string, string> = {
+  'optimize_g/p1_og3_gsn_given': '0.90301 vs 0.90109',
+  'optimize_g/p1_og1_sn0.5_T3000': '0.86510 vs 0.91273 (CaImAn keeps the estimate)',
+  'ideas_sample/cellset_series_part1_C0_p1_og1': '0.66713 vs 0.67094',
+  'ideas_sample/cellset_series_part1_C1_p1_og1': '0.65107 vs 0.72286 (CaImAn keeps the estimate)',
+};
+
 const isOptimizeG = (c: GoldenCase) => {
   const og = c.params.optimize_g;
   return og === true || (typeof og === 'number' && og > 0);
@@ -151,7 +165,11 @@ function check(c: GoldenCase): string | null {
     if (!stable)
       return `optimize_g: g ${r.g} is not a stable AR(${r.g.length}) with positive roots`;
     const corr = correlation(r.c, expC);
-    return corr > 0.9 ? null : `optimize_g: corr(c) ${corr.toFixed(3)} ≤ 0.9`;
+    if (!(corr > 0.98)) return `optimize_g: corr(c) ${corr.toFixed(4)} ≤ 0.98`;
+    if (c.id in G_NOISE_DRIVEN) return null;
+    const expG = Array.isArray(exp.g) ? exp.g.map(goldenNumber) : [goldenNumber(exp.g)];
+    const issues = expG.map((e, i) => compareScalar(`optimize_g: g[${i}]`, r.g[i], e, 1e-6, 0));
+    return issues.find((m) => m !== null) ?? null;
   }
   const expG = Array.isArray(exp.g)
     ? exp.g.map(goldenNumber)
