@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Ar2Options } from '../../../lib/deconvolution/oasisAr2.js';
+import type { Ar2Options, NnlsStats } from '../../../lib/deconvolution/oasisAr2.js';
 import { ar2Kernel, ar2Roots, constrainedOasisAr2 } from '../../../lib/deconvolution/oasisAr2.js';
 import { DeconvolutionError } from '../../../lib/errors.js';
 import { mulberry32 as rng } from '../../../lib/random.js';
@@ -195,5 +195,36 @@ describe('constrainedOasisAr2', () => {
         expect(fast.s.some((v) => v > 0)).toBe(true);
       }
     }
+  });
+  it('keeps the NNLS iterations per window bounded for d near 1 with NaN gaps (no rounding cycles)', () => {
+    // Issue 12: d = 0.999 (w = 4 997), a slow rise (r = 0.9) and 1 % NaN frames. ℓ's rounding
+    // residue (~1e-7, b ~ 1e6) above TOL made the active set re-add a column it could not use
+    // until the cap of m iterations: 51 275 iterations here (2 851 in one window), ~9 s.
+    // Prepare
+    const T = 8000;
+    const g: [number, number] = [0.999 + 0.9, -0.999 * 0.9];
+    const data = genData({ g, sn: 0.5, T, b: 10, firerate: 3, framerate: 30, seed: 12 });
+    const y = Float32Array.from(data.y[0]);
+    const weights = new Uint8Array(T).fill(1);
+    const u = rng(100);
+    for (let k = 0; k < 0.01 * T; ) {
+      const t = Math.floor(u() * T);
+      if (weights[t] === 0) continue;
+      weights[t] = 0;
+      y[t] = Number.NaN;
+      k++;
+    }
+    const clean = Float32Array.from(data.y[0]);
+    const gapStats: NnlsStats = { blocks: 0, iterations: 0, maxIterations: 0 };
+    const cleanStats: NnlsStats = { blocks: 0, iterations: 0, maxIterations: 0 };
+    // Act
+    const res = constrainedOasisAr2(y, g, 0.5, { ...L1, weights, stats: gapStats });
+    constrainedOasisAr2(clean, g, 0.5, { ...L1, stats: cleanStats });
+    // Assess
+    expect(gapStats.blocks).toBe(cleanStats.blocks);
+    expect(gapStats.maxIterations).toBeLessThanOrEqual(20);
+    expect(gapStats.iterations).toBeLessThanOrEqual(4 * cleanStats.iterations);
+    const keep = (a: ArrayLike<number>) => Array.from(a).filter((_, t) => weights[t] === 1);
+    expect(corr(keep(res.c), keep(data.calcium[0]))).toBeGreaterThanOrEqual(0.9);
   });
 });
