@@ -227,4 +227,47 @@ describe('constrainedOasisAr2', () => {
     const keep = (a: ArrayLike<number>) => Array.from(a).filter((_, t) => weights[t] === 1);
     expect(corr(keep(res.c), keep(data.calcium[0]))).toBeGreaterThanOrEqual(0.9);
   });
+  it('follows the documented kernel for (nearly) equal roots, up to the last frame (§6.1, §6.3 step 6)', () => {
+    // Roots 0.9 and 0.9 + 1e-7; g₁² + 4g₂ one ulp above 0 (an estimated double root after the
+    // fudge factor, d − r = 2.1e-8); the exact double root (g11_k = k·d^k, scaled by d).
+    const cases: [number, number][] = [
+      [0.9 + 0.9000001, -0.9 * 0.9000001],
+      [1.764, -0.777924],
+      [1.8, -0.81],
+    ];
+    const { y } = highSnrTrace(1537, 3);
+    const c: Float64Array[] = [];
+    for (const g of cases) {
+      // Act
+      const res = constrainedOasisAr2(y, g, 0.05, L1);
+      // Assess: c = Σ_{s_t > 1e-9} s_t·h shifted to t, h_k = g11_{k+1} by the documented
+      // exp/log formula, truncated at w = 200 frames.
+      const { d, r } = ar2Roots(g[0], g[1]);
+      const w = 200;
+      const h = ar2Kernel(g[0], g[1], d, r, w);
+      const T = y.length;
+      const ref = new Float64Array(T);
+      for (let t = 0; t < T; t++) {
+        if (!(res.s[t] > 1e-9)) continue;
+        for (let k = 0; k < Math.min(w, T - t); k++) ref[t + k] += res.s[t] * h[k];
+      }
+      let cmax = 0;
+      for (const v of ref) cmax = Math.max(cmax, Math.abs(v));
+      expect(cmax).toBeGreaterThan(1);
+      // Rounding: the formula's own cancellation noise, ~ε/(d − r) relative (c follows g's
+      // recursion, which has none), plus 1e-9.
+      const tol = 1e-9 + (d === r ? 0 : (8 * Number.EPSILON) / (d - r));
+      for (let t = 0; t < T; t++)
+        expect(Math.abs(res.c[t] - ref[t])).toBeLessThanOrEqual(tol * cmax);
+      expect(Math.abs(res.c[T - 1] - ref[T - 1])).toBeLessThanOrEqual(tol * Math.abs(ref[T - 1]));
+      c.push(res.c);
+    }
+    // The kernel is continuous in d − r: nearly equal roots give the double root's calcium.
+    let cmax = 0;
+    for (const v of c[2]) cmax = Math.max(cmax, Math.abs(v));
+    for (let t = 0; t < y.length; t++) {
+      expect(Math.abs(c[0][t] - c[2][t])).toBeLessThanOrEqual(1e-5 * cmax);
+    }
+    expect(Math.abs(c[0][y.length - 1] / c[2][y.length - 1] - 1)).toBeLessThanOrEqual(1e-5);
+  });
 });
