@@ -21,7 +21,8 @@
  * - each iteration adds every local maximum of ℓ above TOL among the non-passive variables
  *   (a "block" step; those whose μ comes out negative are taken back out before the
  *   step-back, so s stays feasible and the objective decreases); when none is left, it
- *   falls back to §6.4's argmax ℓ.
+ *   falls back to §6.4's argmax ℓ, rejecting (as Lawson & Hanson's step 6) a candidate whose
+ *   μ comes out ≤ 0 — a rounding residue of ℓ — and stopping when the argmax is passive.
  *
  * The path ({@link activeSetNnls}) only adds to and removes from P, asks for μ and for ℓ; a
  * {@link PassiveSetSolver} answers. The dense one here ({@link nnlsGram}) reads G_PP from a
