@@ -569,7 +569,7 @@ class Ar2SegmentSolver implements PassiveSetSolver {
    * (variables in frame order). 0 at passive spikes, as without gaps.
    */
   private gradientMasked(s: Float64Array, grad: Float64Array, k: number): void {
-    const { table, b, inP, list: z, alpha: xi1, beta: xi2, pos, m } = this;
+    const { table, b, inP, list: z, alpha: xi1, beta: xi2, pos, m, obs, runEnd } = this;
     // States ξ_j at the support: ξ_{j+1} = F^L ξ_j + e₁s.
     let x1 = s[z[0]];
     let x2 = 0;
@@ -594,14 +594,31 @@ class Ar2SegmentSolver implements PassiveSetSolver {
       const on = (u - t) * STRIDE;
       let n1 = table[on + F11] * v1 + table[on + F21] * v2;
       let n2 = table[on + F12] * v1 + table[on + F22] * v2;
-      if (j >= 0 && this.maskedGram(t, u) > 0) {
-        const od = (t - pos[z[j]]) * STRIDE;
-        const e1 = xi1[j];
-        const e2 = xi2[j];
-        const y1 = table[od + F11] * e1 + table[od + F12] * e2;
-        const y2 = table[od + F21] * e1 + table[od + F22] * e2;
-        n1 += this.sw11 * y1 + this.sw12 * y2;
-        n2 += this.sw12 * y1 + this.sw22 * y2;
+      if (j >= 0) {
+        // S^W_{[t,u)} by (6): one run of equal weight (the common case, inline) or several.
+        let s11 = 0;
+        let s12 = 0;
+        let s22 = 0;
+        if (runEnd[t] >= u) {
+          if (obs[t] === 1) {
+            s11 = table[on + S11];
+            s12 = table[on + S12];
+            s22 = table[on + S22];
+          }
+        } else if (this.maskedGram(t, u) > 0) {
+          s11 = this.sw11;
+          s12 = this.sw12;
+          s22 = this.sw22;
+        }
+        if (s11 !== 0 || s12 !== 0 || s22 !== 0) {
+          const od = (t - pos[z[j]]) * STRIDE;
+          const e1 = xi1[j];
+          const e2 = xi2[j];
+          const y1 = table[od + F11] * e1 + table[od + F12] * e2;
+          const y2 = table[od + F21] * e1 + table[od + F22] * e2;
+          n1 += s11 * y1 + s12 * y2;
+          n2 += s12 * y1 + s22 * y2;
+        }
       }
       v1 = n1;
       v2 = n2;

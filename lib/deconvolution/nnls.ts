@@ -21,7 +21,8 @@
  * - each iteration adds every local maximum of ℓ above TOL among the non-passive variables
  *   (a "block" step; those whose μ comes out negative are taken back out before the
  *   step-back, so s stays feasible and the objective decreases); when none is left, it
- *   falls back to §6.4's argmax ℓ.
+ *   falls back to §6.4's argmax ℓ, rejecting (as Lawson & Hanson's step 6) a candidate whose
+ *   μ comes out ≤ 0 — a rounding residue of ℓ — and stopping when the argmax is passive.
  *
  * The path ({@link activeSetNnls}) only adds to and removes from P, asks for μ and for ℓ; a
  * {@link PassiveSetSolver} answers. The dense one here ({@link nnlsGram}) reads G_PP from a
@@ -174,15 +175,39 @@ function activeSetNnls(
         }
       }
       if (np === np0) {
-        // §6.4: add argmax ℓ (even when max ℓ ≤ 0).
-        let j = 0;
-        for (let a = 1; a < m; a++) if (grad[a] > grad[j]) j = a;
-        if (inP[j] === 0) {
+        // §6.4: add argmax ℓ (the first pick even when max ℓ ≤ 0), with Lawson & Hanson's
+        // safeguard against rounding (1974, ch. 23, NNLS step 6): a candidate whose μ_j comes
+        // out ≤ 0 is rejected (ℓ_j = −∞ until ℓ is recomputed) and the next argmax with
+        // ℓ > TOL is tried. Stop when none is left or the argmax is already passive: P, μ and
+        // s are then those of the last iteration, which every further one would repeat.
+        //
+        // Exactly, ℓ_j > 0 at the least squares on P gives μ_j > 0 on P ∪ {j}. But ℓ carries
+        // a rounding error of order ε·‖b‖, and ‖b‖ = ‖Kᵀỹ‖ is ~10⁶ for d near 1: a column
+        // that adds nothing to the fit (with gaps, one in the span of P's columns on the
+        // observed frames) can show ℓ_j ≈ 10⁻⁷ > TOL with μ_j ≤ 0. Re-adding it was a no-op
+        // or a two-state cycle up to the cap of m iterations per window (issue 12: ~100× the
+        // gap-free time at d = 0.999 with 1 % NaN frames).
+        let done = false;
+        for (let first = true; ; first = false) {
+          let j = 0;
+          for (let a = 1; a < m; a++) if (grad[a] > grad[j]) j = a;
+          if (inP[j] === 1 || (!first && !(grad[j] > NNLS_TOL))) {
+            done = true;
+            break;
+          }
           solver.add(j);
           inP[j] = 1;
-          passive[np++] = j;
+          solver.solve(mu);
+          if (mu[j] > 0) {
+            passive[np++] = j;
+            break;
+          }
+          // Rejected: P is as before (and s_P its μ, as the last iteration left it).
+          solver.remove(j);
+          inP[j] = 0;
+          grad[j] = Number.NEGATIVE_INFINITY;
         }
-        solver.solve(mu);
+        if (done) break;
       }
     }
     for (;;) {

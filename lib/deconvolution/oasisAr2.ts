@@ -72,6 +72,18 @@ interface Ar2Options {
    * (Cholesky) instead of the segment sweep of ar2Segments.ts (6)–(8). Same optimum.
    */
   denseGaps?: boolean;
+  /** @internal Test counters of the windowed NNLS (§6.3–§6.4), added to when given. */
+  stats?: NnlsStats;
+}
+
+/** Counters of the windowed NNLS: blocks solved (non-empty mask) and active-set iterations. */
+interface NnlsStats {
+  /** NNLS blocks solved (windows and tail with a non-empty mask). */
+  blocks: number;
+  /** Outer active-set iterations over all blocks. */
+  iterations: number;
+  /** Most outer iterations of one block. */
+  maxIterations: number;
 }
 
 /** Result of {@link constrainedOasisAr2}. */
@@ -248,7 +260,8 @@ interface WindowBuffers {
  * block of KᵀK) and right-hand side K[:n,:n]ᵀ·ỹ[start:start+n], solved segment by segment
  * (ar2Segments.ts (1)–(5)). With a gap in the block, the weighted problem KᵀWK, KᵀWỹ is
  * solved segment by segment too (ar2Segments.ts (6)–(8)); with `dense` (test oracle) the
- * weighted Gram is built and solved by Cholesky (nnls.ts) instead.
+ * weighted Gram is built and solved by Cholesky (nnls.ts) instead. Returns the number of
+ * active-set iterations (0 for an empty mask).
  */
 function solveBlock(
   yt: Float64Array,
@@ -260,7 +273,7 @@ function solveBlock(
   n: number,
   buf: WindowBuffers,
   dense: boolean,
-): void {
+): number {
   const { pos, sc } = buf;
   // The masked frames (branch-free: mask is 0 or 1).
   let m = 0;
@@ -268,7 +281,7 @@ function solveBlock(
     pos[m] = j;
     m += mask[start + j];
   }
-  if (m === 0) return;
+  if (m === 0) return 0;
   let gap = false;
   if (weights) {
     for (let k = 0; k < n; k++) {
@@ -279,22 +292,24 @@ function solveBlock(
     }
   }
   for (let a = 0; a < m; a++) sc[a] = s[start + pos[a]];
+  let iterations: number;
   if (!gap) {
     buf.segments.setWindow(yt, start, n, pos, m);
-    activeSetNnls(m, sc, buf.segments, buf.ws);
+    iterations = activeSetNnls(m, sc, buf.segments, buf.ws);
   } else if (!dense) {
     buf.segments.setWindow(yt, start, n, pos, m, weights);
-    activeSetNnls(m, sc, buf.segments, buf.ws);
+    iterations = activeSetNnls(m, sc, buf.segments, buf.ws);
   } else {
-    solveDense(yt, weights as Uint8Array, h, start, n, m, buf);
+    iterations = solveDense(yt, weights as Uint8Array, h, start, n, m, buf);
   }
   // Frames off the mask are never set, so they are still 0.
   for (let a = 0; a < m; a++) s[start + pos[a]] = sc[a];
+  return iterations;
 }
 
 /**
  * The weighted block of {@link solveBlock} by the dense path: KᵀWK and KᵀWỹ on the m masked
- * frames buf.pos, NNLS by Cholesky, warm start and solution in buf.sc.
+ * frames buf.pos, NNLS by Cholesky, warm start and solution in buf.sc. Returns the iterations.
  */
 function solveDense(
   yt: Float64Array,
@@ -304,7 +319,7 @@ function solveDense(
   n: number,
   m: number,
   buf: WindowBuffers,
-): void {
+): number {
   const { pos, rhs, sc } = buf;
   // KᵀWK on the m masked frames only (m ≪ w for a sparse mask, so not w × w).
   if (!buf.wgram || buf.wgram.length < m * m) buf.wgram = new Float64Array(m * m);
@@ -322,7 +337,7 @@ function solveDense(
       wg[q * m + a] = gv;
     }
   }
-  nnlsGram(wg, m, buf.ident, m, rhs, sc, buf.ws);
+  return nnlsGram(wg, m, buf.ident, m, rhs, sc, buf.ws);
 }
 
 /** Buffers of the last window size, reused by the next trace (every field is rewritten before use). */
@@ -358,6 +373,7 @@ function windowedNnls(
   w: number,
   seed: Float64Array,
   dense: boolean,
+  stats: NnlsStats | null,
 ): Float64Array {
   const T = yt.length;
   const s = new Float64Array(T);
@@ -374,7 +390,7 @@ function windowedNnls(
     // they are still 0, and the seed is 0 off the mask.
     const from = i === 0 ? 0 : i + w - shift;
     s.set(seed.subarray(from, i + w), from);
-    solveBlock(yt, s, mask, weights, h, i, w, buf, dense);
+    count(stats, solveBlock(yt, s, mask, weights, h, i, w, buf, dense));
     // §6.3 step 4.2: ỹ[i:i+w] −= K[:, 0:Δ]·s[i:i+Δ]; frames before i + Δ are never read again.
     buf.segments.subtractCommitted(yt, s, i, shift, w);
   }
@@ -383,9 +399,17 @@ function windowedNnls(
   if (n > 0) {
     const from = Math.max(tailStart, last + w);
     if (from < T) s.set(seed.subarray(from, T), from);
-    solveBlock(yt, s, mask, weights, h, tailStart, n, buf, dense);
+    count(stats, solveBlock(yt, s, mask, weights, h, tailStart, n, buf, dense));
   }
   return s;
+}
+
+/** Adds one block's iterations to the test counters (a block with an empty mask takes 0). */
+function count(stats: NnlsStats | null, iterations: number): void {
+  if (!stats || iterations === 0) return;
+  stats.blocks++;
+  stats.iterations += iterations;
+  if (iterations > stats.maxIterations) stats.maxIterations = iterations;
 }
 
 /**
@@ -690,7 +714,17 @@ function constrainedOasisAr2(
   const w = Math.min(T, window);
   const h = g11.subarray(0, w);
   const filter: Ar2Filter = { g1, g2, scale: d === r ? d : 1 };
-  const s = windowedNnls(yt, mask, weights, h, filter, w, seed, opts.denseGaps === true);
+  const s = windowedNnls(
+    yt,
+    mask,
+    weights,
+    h,
+    filter,
+    w,
+    seed,
+    opts.denseGaps === true,
+    opts.stats ?? null,
+  );
   let c = calciumFromSpikes(s, h, w, filter, d);
 
   let nObs = T;
@@ -735,5 +769,5 @@ function constrainedOasisAr2(
   return { c, s, b, g: [g1, g2], lam, d: dOut };
 }
 
-export type { Ar2Options, Ar2Result };
+export type { Ar2Options, Ar2Result, NnlsStats };
 export { ar2Kernel, ar2Roots, constrainedOasisAr2 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Ar2Options } from '../../../lib/deconvolution/oasisAr2.js';
+import type { Ar2Options, NnlsStats } from '../../../lib/deconvolution/oasisAr2.js';
 import { ar2Kernel, ar2Roots, constrainedOasisAr2 } from '../../../lib/deconvolution/oasisAr2.js';
 import { DeconvolutionError } from '../../../lib/errors.js';
 import { mulberry32 as rng } from '../../../lib/random.js';
@@ -195,5 +195,79 @@ describe('constrainedOasisAr2', () => {
         expect(fast.s.some((v) => v > 0)).toBe(true);
       }
     }
+  });
+  it('keeps the NNLS iterations per window bounded for d near 1 with NaN gaps (no rounding cycles)', () => {
+    // Issue 12: d = 0.999 (w = 4 997), a slow rise (r = 0.9) and 1 % NaN frames. ℓ's rounding
+    // residue (~1e-7, b ~ 1e6) above TOL made the active set re-add a column it could not use
+    // until the cap of m iterations: 51 275 iterations here (2 851 in one window), ~9 s.
+    // Prepare
+    const T = 8000;
+    const g: [number, number] = [0.999 + 0.9, -0.999 * 0.9];
+    const data = genData({ g, sn: 0.5, T, b: 10, firerate: 3, framerate: 30, seed: 12 });
+    const y = Float32Array.from(data.y[0]);
+    const weights = new Uint8Array(T).fill(1);
+    const u = rng(100);
+    for (let k = 0; k < 0.01 * T; ) {
+      const t = Math.floor(u() * T);
+      if (weights[t] === 0) continue;
+      weights[t] = 0;
+      y[t] = Number.NaN;
+      k++;
+    }
+    const clean = Float32Array.from(data.y[0]);
+    const gapStats: NnlsStats = { blocks: 0, iterations: 0, maxIterations: 0 };
+    const cleanStats: NnlsStats = { blocks: 0, iterations: 0, maxIterations: 0 };
+    // Act
+    const res = constrainedOasisAr2(y, g, 0.5, { ...L1, weights, stats: gapStats });
+    constrainedOasisAr2(clean, g, 0.5, { ...L1, stats: cleanStats });
+    // Assess
+    expect(gapStats.blocks).toBe(cleanStats.blocks);
+    expect(gapStats.maxIterations).toBeLessThanOrEqual(20);
+    expect(gapStats.iterations).toBeLessThanOrEqual(4 * cleanStats.iterations);
+    const keep = (a: ArrayLike<number>) => Array.from(a).filter((_, t) => weights[t] === 1);
+    expect(corr(keep(res.c), keep(data.calcium[0]))).toBeGreaterThanOrEqual(0.9);
+  });
+  it('follows the documented kernel for (nearly) equal roots, up to the last frame (§6.1, §6.3 step 6)', () => {
+    // Roots 0.9 and 0.9 + 1e-7; g₁² + 4g₂ one ulp above 0 (an estimated double root after the
+    // fudge factor, d − r = 2.1e-8); the exact double root (g11_k = k·d^k, scaled by d).
+    const cases: [number, number][] = [
+      [0.9 + 0.9000001, -0.9 * 0.9000001],
+      [1.764, -0.777924],
+      [1.8, -0.81],
+    ];
+    const { y } = highSnrTrace(1537, 3);
+    const c: Float64Array[] = [];
+    for (const g of cases) {
+      // Act
+      const res = constrainedOasisAr2(y, g, 0.05, L1);
+      // Assess: c = Σ_{s_t > 1e-9} s_t·h shifted to t, h_k = g11_{k+1} by the documented
+      // exp/log formula, truncated at w = 200 frames.
+      const { d, r } = ar2Roots(g[0], g[1]);
+      const w = 200;
+      const h = ar2Kernel(g[0], g[1], d, r, w);
+      const T = y.length;
+      const ref = new Float64Array(T);
+      for (let t = 0; t < T; t++) {
+        if (!(res.s[t] > 1e-9)) continue;
+        for (let k = 0; k < Math.min(w, T - t); k++) ref[t + k] += res.s[t] * h[k];
+      }
+      let cmax = 0;
+      for (const v of ref) cmax = Math.max(cmax, Math.abs(v));
+      expect(cmax).toBeGreaterThan(1);
+      // Rounding: the formula's own cancellation noise, ~ε/(d − r) relative (c follows g's
+      // recursion, which has none), plus 1e-9.
+      const tol = 1e-9 + (d === r ? 0 : (8 * Number.EPSILON) / (d - r));
+      for (let t = 0; t < T; t++)
+        expect(Math.abs(res.c[t] - ref[t])).toBeLessThanOrEqual(tol * cmax);
+      expect(Math.abs(res.c[T - 1] - ref[T - 1])).toBeLessThanOrEqual(tol * Math.abs(ref[T - 1]));
+      c.push(res.c);
+    }
+    // The kernel is continuous in d − r: nearly equal roots give the double root's calcium.
+    let cmax = 0;
+    for (const v of c[2]) cmax = Math.max(cmax, Math.abs(v));
+    for (let t = 0; t < y.length; t++) {
+      expect(Math.abs(c[0][t] - c[2][t])).toBeLessThanOrEqual(1e-5 * cmax);
+    }
+    expect(Math.abs(c[0][y.length - 1] / c[2][y.length - 1] - 1)).toBeLessThanOrEqual(1e-5);
   });
 });
