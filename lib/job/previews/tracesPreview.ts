@@ -151,7 +151,10 @@ function tenthsPath(
     pen = true;
   }
   // "l" followed by nothing (a piece of one point) is dropped: a lone M draws nothing either.
-  return parts.join(' ').replaceAll('l ', 'l').replace(/l(?=M|$)/g, '');
+  return parts
+    .join(' ')
+    .replaceAll('l ', 'l')
+    .replace(/l(?=M|$)/g, '');
 }
 
 /** Finite min and max of `values − shift` (Infinity, −Infinity when none). */
@@ -191,12 +194,17 @@ function tickPath(
   }
   const full = TICK_BOTTOM - TICK_TOP;
   const parts: string[] = [];
+  // The first tick from an absolute M at the bottom; then, from the top of the previous tick,
+  // a relative move back down to the bottom at the next column (short integers).
+  let px = -1;
+  let ph = 0;
   for (let col = 0; col < columns; col++) {
     if (frameOf[col] < 0) continue;
-    const h = maxAmp > 0 ? Math.max(2, (full * best[col]) / maxAmp) : full;
-    parts.push(
-      `M${Math.round(10 * x(frameOf[col]))} ${Math.round(10 * bottom)}v${-Math.round(10 * h)}`,
-    );
+    const X = Math.round(10 * x(frameOf[col]));
+    const h = Math.round(10 * (maxAmp > 0 ? Math.max(2, (full * best[col]) / maxAmp) : full));
+    parts.push(px < 0 ? `M${X} ${Math.round(10 * bottom)}v-${h}` : `m${X - px} ${ph}v-${h}`);
+    px = X;
+    ph = h;
   }
   return parts.join('');
 }

@@ -110,6 +110,9 @@ describe('traces preview', () => {
     expect(count(svg, 'class="denoised"')).toBe(6);
     expect(count(svg, 'class="raw"')).toBe(5);
     expect(count(svg, 'class="events" d="M')).toBe(5);
+    // Two ticks (frames 3 and 40), the second twice as tall as the first (9 px: the band).
+    const ticks = svg.split('data-cell="0"')[1].split('class="events" d="')[1].split('"')[0];
+    expect(ticks).toMatch(/^M\d+ \d+v-45m\d+ 45v-90$/);
     expect(svg).toContain('>cell-3<');
     expect(svg).toContain('Time (s)');
     expect(svg).toContain('6 of 6 cells, chosen by skewness');
@@ -162,7 +165,7 @@ describe('traces preview', () => {
       }
     }
     for (const d of svg.matchAll(/class="events" d="([^"]*)"/g))
-      expect(count(d[1], 'M')).toBe(columns);
+      expect(count(d[1], 'v')).toBe(columns);
     expect(svg).toContain('20 of 200 cells');
     expect(paintedOutside(svg)).toBe(0);
   });
