@@ -1,10 +1,14 @@
 /**
- * `preview_neural_events.kkk.svg` (contract §7): a binned raster of events (cells × time; grey
- * level = events per bin), the population event rate r_t = (1/N)·Σ_cells e_{cell,t}·fs smoothed
- * with a Gaussian of σ = 0.5 s, and histograms of the per-cell mean event rate (Hz) and mean
- * inter-event interval (s, cells with ≥ 2 events). Events are accumulated packet by packet
- * (frame = round(offset / period), not the original's rounded period, §11.11), so the event
- * set is never held in memory.
+ * `preview_neural_events.kkk.svg` (contract §7, extended): a binned raster of events with one
+ * row per shown cell (the candidates of selection.ts, in the traces preview's order, named;
+ * rows shared by several cells past 600 cells), shaded by the summed event amplitude per time
+ * bin in five grey levels (quintiles of the non-zero bins, ranges in the legend), each row's
+ * event rate beside it, the population event rate r_t = (1/N)·Σ_cells e_{cell,t}·fs over the N
+ * shown cells smoothed with a Gaussian of σ = 0.5 s, and histograms of the shown cells' mean
+ * event rate (Hz) and mean inter-event interval (s, cells with ≥ 2 events), over the true
+ * duration numTimes·period. Events are accumulated packet by packet (frame =
+ * round(offset / period), not the original's rounded period, §11.11), so the event set is never
+ * held in memory; the traced cells' events are kept for the traces preview's ticks.
  */
 import { scaleLinear } from 'd3-scale';
 import { line } from 'd3-shape';

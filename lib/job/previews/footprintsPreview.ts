@@ -249,8 +249,9 @@ function footprintsPreview(
       return;
     }
     const distance = Math.hypot(spot.x - l.x, spot.y - l.y);
-    // A name beside its cell needs no leader; one pushed farther away gets one.
-    const moved = distance > l.r + 14 + l.w / 2;
+    // A name not on its cell's centre gets a leader to it (beside overlapping cells, a name
+    // without one could be read as its neighbour's).
+    const moved = distance > 0;
     const parts: string[] = [];
     if (moved) {
       // Leader from the cell's centre to the nearest point of the label's box.
@@ -268,7 +269,7 @@ function footprintsPreview(
         width: l.w,
         height: LABEL_H,
         fill: '#ffffff',
-        'fill-opacity': distance > 0 ? 0.75 : 0,
+        'fill-opacity': moved ? 0.75 : 0,
         rx: 2,
       }),
       text(spot.x, spot.y + 4, l.c.name, {
