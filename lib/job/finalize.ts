@@ -22,21 +22,29 @@ import {
   exactRatio,
   type PlainRatio,
   plainRatio,
+  ratioToNumber,
   reduceRatio,
   scaleRatio,
+  subtractRatios,
 } from '../isxd/rational.js';
 import type { FileOutputs } from './assemble.js';
 import { type CellSummary, isDeconvolved } from './deconvolveChunk.js';
 import { previewNames } from './outputs.js';
 import { type CellSetInfo, type JobPlan, ratioSeconds } from './plan.js';
-import { accumulateEvents, createEventSummary, eventsPreview } from './previews/eventsPreview.js';
+import {
+  accumulateEvents,
+  createEventSummary,
+  type EventSummary,
+  eventsPreview,
+} from './previews/eventsPreview.js';
 import {
   type FootprintToDraw,
   footprintsPreview,
   halfMaxContour,
 } from './previews/footprintsPreview.js';
+import { noCellMessage, rankCells, selectCells } from './previews/selection.js';
 import { rainbow } from './previews/svg.js';
-import { selectCells, type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
+import { type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
 
 /** Event-set bytes read at a time: whole packets, about 4 MB. */
 const READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
@@ -150,44 +158,123 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
   };
 }
 
+/** The cells the previews show and how they are ordered (previews/selection.ts). */
+interface PreviewPlan {
+  /** Candidates (not rejected, deconvolved), lowest skewness first: the raster's rows. */
+  ranked: number[];
+  /** The traces preview's cells (lowest skewness first) and their colours. */
+  chosen: number[];
+  colors: Map<number, string>;
+  /** Why nothing is shown, or null. */
+  empty: string | null;
+  /** Seconds from the series start to this file's start. */
+  offsetSeconds: number;
+  /** "part k of n" for a series of n > 1 files, else null. */
+  part: string | null;
+  /** The input's trace units (footer idps.cellset.units), or null. */
+  units: string | null;
+}
+
+function previewPlan(plan: JobPlan, out: FileOutputs, footer: Plain): PreviewPlan {
+  const info = plan.files[out.file];
+  const candidates = out.cells.filter((c) => c.status !== 'rejected' && isDeconvolved(c));
+  const keyed = candidates.map((c) => ({ cell: c.cell, skewness: c.skewness ?? Number.NaN }));
+  const chosen = selectCells(keyed);
+  const colors = new Map(chosen.map((cell, rank) => [cell, rainbow(rank, chosen.length)]));
+  const kept = out.cells.filter((c) => c.status !== 'rejected');
+  const empty = noCellMessage({
+    total: out.cells.length,
+    candidates: candidates.length,
+    rejected: out.cells.length - kept.length,
+    skipped: kept.filter((c) => c.skipped).length,
+    failed: kept.filter((c) => c.failure !== null).length,
+  });
+  const first = plan.files[plan.chronological[0]] ?? info;
+  const offsetSeconds = ratioToNumber(
+    subtractRatios(exactRatio(info.start.secsSinceEpoch), exactRatio(first.start.secsSinceEpoch)),
+  );
+  const n = plan.files.length;
+  const part = n > 1 ? `part ${plan.chronological.indexOf(out.file) + 1} of ${n}` : null;
+  const signal = dig(footer.extraProperties, 'idps', 'cellset') as Plain | undefined;
+  const units = typeof signal?.units === 'string' ? signal.units : null;
+  return { ranked: rankCells(keyed), chosen, colors, empty, offsetSeconds, part, units };
+}
+
+/** Trace `cell` of a cell set (footprint, then numTimes float32 values), `reads` at a time. */
+function readTraces(
+  info: CellSetInfo,
+  source: ByteSource,
+  cells: number[],
+): Promise<Float32Array>[] {
+  const footprintBytes = 4 * info.width * info.height;
+  return cells.map(async (cell) => {
+    const values = new Float32Array(info.numTimes);
+    new Uint8Array(values.buffer).set(
+      await source.read(cell * info.bytesPerCell + footprintBytes, 4 * info.numTimes),
+    );
+    return values;
+  });
+}
+
 async function drawTraces(
   info: CellSetInfo,
   out: FileOutputs,
   cellSet: ByteSource,
-): Promise<{ svg: string; colors: Map<number, string> }> {
-  const candidates = out.cells.filter((c) => c.status !== 'rejected' && isDeconvolved(c));
-  const chosen = selectCells(
-    candidates.map((c) => ({ cell: c.cell, skewness: c.skewness ?? Number.NaN })),
-  );
-  const footprintBytes = 4 * info.width * info.height;
+  input: ByteSource,
+  shown: PreviewPlan,
+  events: EventSummary,
+): Promise<string> {
+  const { chosen } = shown;
+  const byCell = new Map(out.cells.map((c) => [c.cell, c]));
+  // At most 2 × 20 reads, issued together.
+  const denoised = readTraces(info, cellSet, chosen);
+  const raw = readTraces(info, input, chosen);
   const traces: TraceToDraw[] = [];
-  const colors = new Map<number, string>();
-  // At most 20 reads, issued together.
-  const read = chosen.map((cell) =>
-    cellSet.read(cell * info.bytesPerCell + footprintBytes, 4 * info.numTimes),
-  );
   for (let rank = 0; rank < chosen.length; rank++) {
     const cell = chosen[rank];
-    const values = new Float32Array(info.numTimes);
-    new Uint8Array(values.buffer).set(await read[rank]);
-    traces.push({ cell, name: info.names[cell], rank, values });
-    colors.set(cell, rainbow(rank, chosen.length));
+    traces.push({
+      cell,
+      name: info.names[cell],
+      rank,
+      values: await denoised[rank],
+      raw: await raw[rank],
+      baseline: byCell.get(cell)?.bl ?? 0,
+      events: events.tracked.get(cell) ?? { frames: [], amplitudes: [] },
+    });
   }
-  return { svg: tracesPreview(traces, ratioSeconds(info.period), info.numTimes), colors };
+  return tracesPreview(traces, {
+    periodSeconds: ratioSeconds(info.period),
+    numTimes: info.numTimes,
+    offsetSeconds: shown.offsetSeconds,
+    numCandidates: shown.ranked.length,
+    units: shown.units,
+    part: shown.part,
+    empty: shown.empty,
+  });
+}
+
+/** spacingInfo.pixelSize in µm, or null when absent or not positive. */
+function pixelSizeUm(info: CellSetInfo): { x: number; y: number } | null {
+  const size = dig(info.spacingInfo, 'pixelSize') as { x?: PlainRatio; y?: PlainRatio } | undefined;
+  if (size?.x === undefined || size.y === undefined) return null;
+  const x = ratioSeconds(size.x);
+  const y = ratioSeconds(size.y);
+  return x > 0 && y > 0 && Number.isFinite(x) && Number.isFinite(y) ? { x, y } : null;
 }
 
 async function drawFootprints(
   info: CellSetInfo,
   out: FileOutputs,
   cellSet: ByteSource,
-  colors: Map<number, string>,
+  shown: PreviewPlan,
 ): Promise<string> {
   const n = info.width * info.height;
   const cells: FootprintToDraw[] = [];
-  const shown = out.cells.filter((c) => c.status !== 'rejected' && isDeconvolved(c));
+  const byCell = new Map(out.cells.map((c) => [c.cell, c]));
+  const ranked = shown.ranked.map((cell) => byCell.get(cell) as CellSummary);
   // Reads issued FOOTPRINT_READS at a time (one small read per cell).
-  for (let start = 0; start < shown.length; start += FOOTPRINT_READS) {
-    const batch = shown.slice(start, start + FOOTPRINT_READS);
+  for (let start = 0; start < ranked.length; start += FOOTPRINT_READS) {
+    const batch = ranked.slice(start, start + FOOTPRINT_READS);
     const read = batch.map((c) => cellSet.read(c.cell * info.bytesPerCell, 4 * n));
     for (let k = 0; k < batch.length; k++) {
       const c = batch[k];
@@ -197,24 +284,30 @@ async function drawFootprints(
         cell: c.cell,
         name: c.name,
         outline: halfMaxContour(pixels, info.width, info.height),
-        color: colors.get(c.cell) ?? null,
+        color: shown.colors.get(c.cell) ?? null,
       });
     }
   }
-  return footprintsPreview(cells, info.width, info.height);
+  return footprintsPreview(cells, info.width, info.height, {
+    pixelSizeUm: pixelSizeUm(info),
+    empty: shown.empty,
+  });
 }
 
-async function drawEvents(
+/** Reads the event set once: the raster's statistics and the traced cells' events. */
+async function readEvents(
   info: CellSetInfo,
   out: FileOutputs,
   eventSet: ByteSource,
-): Promise<string> {
+  shown: PreviewPlan,
+): Promise<EventSummary> {
   const period = ratioSeconds(info.period);
   const summary = createEventSummary(
     info.numCells,
     info.numTimes,
     period,
     (info.numTimes - info.invalidFrames.length) * period,
+    { order: shown.ranked, tracked: shown.chosen },
   );
   const total = out.numEvents * EVENT_PACKET_BYTES;
   // One buffer for every piece (fresh pages cost more than the reads).
@@ -224,7 +317,7 @@ async function drawEvents(
     await readIntoBuffer(eventSet, at, piece);
     accumulateEvents(summary, piece);
   }
-  return eventsPreview(summary);
+  return summary;
 }
 
 /** The indentation of output_metadata.json (JSON.stringify's `space`). */
@@ -276,27 +369,42 @@ interface FileDescription {
  *
  * @param openOutput - opens a written output (cellset_denoised / neural_events) by name.
  * @param writeOutput - writes a whole small output (SVG) by name.
+ * @param input - the input cell set (the traces preview draws its raw traces).
  */
 async function describeFile(
   plan: JobPlan,
   out: FileOutputs,
   openOutput: (name: string) => Promise<ByteSource>,
   writeOutput: (name: string, bytes: Uint8Array) => Promise<void>,
+  input: ByteSource,
 ): Promise<FileDescription> {
   const info = plan.files[out.file];
   const cellSet = await openOutput(out.cellSetName);
   const footer = toPlain((await readFooter(cellSet)).root) as Plain;
   const fragment = metadataFragment(fileMetadata(plan, out, footer));
   const names = previewNames(out.file);
-  const { svg, colors } = await drawTraces(info, out, cellSet);
-  await writeOutput(names.traces, encoder.encode(svg));
+  const shown = previewPlan(plan, out, footer);
+  const events = await readEvents(info, out, await openOutput(out.eventSetName), shown);
+  await writeOutput(
+    names.traces,
+    encoder.encode(await drawTraces(info, out, cellSet, input, shown, events)),
+  );
   await writeOutput(
     names.footprints,
-    encoder.encode(await drawFootprints(info, out, cellSet, colors)),
+    encoder.encode(await drawFootprints(info, out, cellSet, shown)),
   );
   await writeOutput(
     names.events,
-    encoder.encode(await drawEvents(info, out, await openOutput(out.eventSetName))),
+    encoder.encode(
+      eventsPreview(events, {
+        names: info.names,
+        highlighted: shown.colors,
+        units: shown.units,
+        offsetSeconds: shown.offsetSeconds,
+        part: shown.part,
+        empty: shown.empty,
+      }),
+    ),
   );
   return { fragment, previews: [names.traces, names.footprints, names.events] };
 }

@@ -261,10 +261,11 @@ async function assembleStage(
     events: stagedTarget(store, file, 'events', eventSetOutputName(file)),
   };
   try {
+    const input = store.openInput(job.inputs[file]);
     const outputs = await assembleFile(
       job.plan,
       file,
-      store.openInput(job.inputs[file]),
+      input,
       lookup,
       (kind, chunk) => store.workSource(WORK.part(kind, file, chunk)),
       targets,
@@ -279,6 +280,7 @@ async function assembleStage(
         async (name, bytes) => {
           staged.push(await stageBytes(store, name, bytes));
         },
+        input,
       );
       await store.putWork(WORK.metadata(file), fragment);
       // Option csv: the file's two CSV exports, read back from its staged outputs.

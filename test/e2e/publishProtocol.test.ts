@@ -62,11 +62,14 @@ describe('a failure injected in Assemble, with the other file’s Assemble finis
     // File 0's Assemble runs for real, but its writes of the staged outputs are held until the
     // execution has failed and Record failure has cleaned up; file 1's Assemble fails.
     const lateGate = gate();
+    // Reads (the input's raw traces for the traces preview, …) are not writes: not recorded.
+    const isRead = (command: string) => /^(Get|Head|List)/.test(command);
     const holdStagedWrites =
-      (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: unknown) => {
         const key = (args as { input: { Key?: string } }).input.Key ?? '';
         if (key.startsWith('work/runs/pp-assemble/outputs/')) await lateGate.wait;
-        if (lateGate.opened()) lateKeys.push(key);
+        if (lateGate.opened() && !isRead(context.commandName ?? '')) lateKeys.push(key);
         return next(args);
       };
     s3Module.s3.middlewareStack.add(holdStagedWrites as never, {

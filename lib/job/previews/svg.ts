@@ -97,6 +97,35 @@ function leftAxis(
   return el('g', { class: 'axis y' }, ...parts);
 }
 
+/** The largest 1·10^k, 2·10^k or 5·10^k not above x (x > 0 and finite; else NaN): a scale bar's length. */
+function niceBelow(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return Number.NaN;
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [5, 2, 1]) if (m * p <= x * (1 + 1e-12)) return m * p;
+  return p;
+}
+
+/** A value for a label: up to 3 significant digits, no exponent between 1e-3 and 1e6. */
+function formatValue(v: number): string {
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e6) return String(Number(v.toPrecision(3)));
+  return v.toExponential(1);
+}
+
+/**
+ * Estimated width (px) of `s` in the previews' sans-serif font at `size` px: 0.62 em a character
+ * (0.7 em bold), an upper bound for Helvetica/Arial/DejaVu Sans digits and letters.
+ */
+function textWidth(s: string, size: number, bold = false): number {
+  return s.length * size * (bold ? 0.7 : 0.62);
+}
+
+/** A `<clipPath id>` holding one rectangle (use with `clip-path="url(#id)"`). */
+function clipRect(id: string, x: number, y: number, width: number, height: number): string {
+  return el('clipPath', { id }, el('rect', { x, y, width, height }));
+}
+
 /** Rainbow colour for rank i of n (violet → red), as the original previews colour cells. */
 function rainbow(i: number, n: number): string {
   const f = n <= 1 ? 0 : i / (n - 1);
@@ -104,4 +133,16 @@ function rainbow(i: number, n: number): string {
 }
 
 export type { Attrs };
-export { bottomAxis, el, escapeXml, leftAxis, rainbow, svgDocument, text };
+export {
+  bottomAxis,
+  clipRect,
+  el,
+  escapeXml,
+  formatValue,
+  leftAxis,
+  niceBelow,
+  rainbow,
+  svgDocument,
+  text,
+  textWidth,
+};
