@@ -1,6 +1,7 @@
 /**
  * Output names of the job (ideas-tool-contract.md §5): per input k (the user's order, zero
- * padded to 3 digits, growing past 999) five files, plus one output_metadata.json per job.
+ * padded to 3 digits, growing past 999) five files, plus one output_metadata.json and one
+ * report.html per job.
  */
 
 /** `kkk`: the output index, zero-padded to 3 digits. */
@@ -31,9 +32,12 @@ function previewNames(file: number): { traces: string; footprints: string; event
 /** The job's metadata file. */
 const METADATA_NAME = 'output_metadata.json';
 
+/** The job's per-cell HTML report (lib/job/report). */
+const REPORT_NAME = 'report.html';
+
 /** Every output name of a job over `numFiles` inputs (to check for existing outputs first). */
 function allOutputNames(numFiles: number): string[] {
-  const names = [METADATA_NAME];
+  const names = [METADATA_NAME, REPORT_NAME];
   for (let k = 0; k < numFiles; k++) {
     const p = previewNames(k);
     names.push(cellSetOutputName(k), eventSetOutputName(k), p.traces, p.footprints, p.events);
@@ -48,4 +52,5 @@ export {
   METADATA_NAME,
   outputIndex,
   previewNames,
+  REPORT_NAME,
 };

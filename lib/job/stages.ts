@@ -38,6 +38,8 @@ import {
   USAGE_NAME,
   unpublish,
 } from './publish.js';
+import { reportFragment } from './report/fragment.js';
+import { stageReport } from './report/page.js';
 import {
   getRecord,
   type InputRef,
@@ -279,6 +281,13 @@ async function assembleStage(
         },
       );
       await store.putWork(WORK.metadata(file), fragment);
+      // The file's part of report.html (report/fragment.ts), joined by Finalize.
+      const report = await reportFragment(job.plan, outputs, {
+        cellSet: await store.workSource(WORK.staged(outputs.cellSetName)),
+        eventSet: await store.workSource(WORK.staged(outputs.eventSetName)),
+        input: store.openInput(job.inputs[file]),
+      });
+      await store.putWork(WORK.report(file), report);
     });
     const record: FileRecord = { outputs, staged };
     await putRecord(store, WORK.fileOutputs(file), record);
@@ -396,6 +405,13 @@ async function finalizeStage(
   assertSomeCellDeconvolved(job, files);
   const staged: StoredObject[] = [...(opts.extra ?? []), ...files.flatMap((f) => f.staged)];
   staged.push(await stageMetadata(store, job.plan.files.length));
+  staged.push(
+    await stageReport(store, job.plan.files.length, {
+      runId: job.run.runId,
+      createdAt: now().toISOString(),
+      method: `${job.plan.params.method_deconvolution}, p = ${job.plan.params.p}`,
+    }),
+  );
   opts.beforePublish?.();
   const at = now();
   const usage = buildUsage({
