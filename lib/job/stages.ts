@@ -407,8 +407,6 @@ async function finalizeStage(
   staged.push(await stageMetadata(store, job.plan.files.length));
   staged.push(
     await stageReport(store, job.plan.files.length, {
-      runId: job.run.runId,
-      createdAt: now().toISOString(),
       method: `${job.plan.params.method_deconvolution}, p = ${job.plan.params.p}`,
     }),
   );

@@ -331,8 +331,9 @@ const REPORT_JS = String.raw`
   }
 
   window.caimanReport = { rows: rows.length, current: null, plot: null, show: show };
-  $('run-info').textContent = run.runId + ' \u00B7 ' + rows.length + ' cells in ' + files.length +
-    ' file' + (files.length === 1 ? '' : 's') + ' \u00B7 ' + run.method + ' \u00B7 written ' + run.createdAt +
+  $('run-info').textContent = rows.length + ' cells in ' + files.length +
+    ' file' + (files.length === 1 ? '' : 's') + ' (' + files.map(function (f) { return f.input; }).join(', ') +
+    ') \u00B7 ' + run.method +
     ' \u00B7 drag on the plot to zoom on time, double-click to zoom out; \u2190/\u2192 step through the cells';
   search.addEventListener('input', applyFilter);
   statusFilter.addEventListener('change', applyFilter);

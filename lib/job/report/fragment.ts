@@ -246,6 +246,13 @@ function signalUnits(footer: unknown): string | null {
   return typeof units === 'string' ? units : null;
 }
 
+/** `n` float32 values at byte `at` of `bytes`, copied (NaN past the end). */
+function floats(bytes: Uint8Array, at: number, n: number): Float32Array {
+  const out = new Float32Array(n).fill(Number.NaN);
+  new Uint8Array(out.buffer).set(bytes.subarray(at, Math.min(at + 4 * n, bytes.byteLength)));
+  return out;
+}
+
 /** Sources the fragment is read from. */
 interface FragmentSources {
   /** The written cellset_denoised output (footprints and denoised traces). */
@@ -288,10 +295,10 @@ async function reportFragment(
     for (let k = 0; k < batch.length; k++) {
       const cell = batch[k];
       const [block, rawBytes] = await reads[k];
-      const whole = block.slice();
-      const footprint = new Float32Array(whole.buffer, 0, footprintPixels);
-      const denoised = new Float32Array(whole.buffer, 4 * footprintPixels, T);
-      const raw = new Float32Array(rawBytes.slice().buffer, 0, T);
+      // Copied into fresh, aligned memory (a source may hand out a Buffer view at any offset).
+      const footprint = floats(block, 0, footprintPixels);
+      const denoised = floats(block, 4 * footprintPixels, T);
+      const raw = floats(rawBytes, 0, T);
       for (const t of info.invalidFrames) raw[t] = Number.NaN;
       const c = summaries.get(cell);
       const outcome = c ? outcomeOf(c) : 'skipped';

@@ -18,10 +18,12 @@ import { UPLOT_CSS, UPLOT_JS, UPLOT_VERSION } from './uplotAssets.generated.js';
 
 const encoder = new TextEncoder();
 
-/** What the page says about the run. */
+/**
+ * What the page says about the run. Nothing that differs between two runs of the same job (no
+ * run id, no time): like the other outputs, report.html is the same bytes locally and on AWS
+ * but for the inputs' names.
+ */
 interface ReportRun {
-  runId: string;
-  createdAt: string;
   /** e.g. "oasis, p = 1". */
   method: string;
 }
@@ -41,7 +43,7 @@ function head(run: ReportRun): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="caiman-spikes (uPlot ${UPLOT_VERSION}, MIT)">
-<title>caiman-spikes report · ${escapeHtml(run.runId)}</title>
+<title>caiman-spikes report · ${escapeHtml(run.method)}</title>
 <style>${UPLOT_CSS.replace(/<\//g, '<\\/')}</style>
 <style>${REPORT_CSS}</style>
 </head>
