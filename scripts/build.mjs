@@ -28,6 +28,7 @@ const generated = [
   `export const UPLOT_VERSION = ${JSON.stringify(uplotVersion)};`,
   `export const UPLOT_JS = ${JSON.stringify(uplotFile('uPlot.iife.min.js'))};`,
   `export const UPLOT_CSS = ${JSON.stringify(uplotFile('uPlot.min.css'))};`,
+  `export const UPLOT_LICENSE = ${JSON.stringify(readFileSync(require.resolve('uplot/LICENSE'), 'utf8'))};`,
   '',
 ].join('\n');
 const generatedPath = path('../lib/job/report/uplotAssets.generated.ts');

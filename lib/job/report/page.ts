@@ -14,7 +14,7 @@ import { hashingSink } from '../publish.js';
 import type { JobStore, StoredObject } from '../store.js';
 import { WORK } from '../store.js';
 import { REPORT_CSS, REPORT_JS } from './client.js';
-import { UPLOT_CSS, UPLOT_JS, UPLOT_VERSION } from './uplotAssets.generated.js';
+import { UPLOT_CSS, UPLOT_JS, UPLOT_LICENSE, UPLOT_VERSION } from './uplotAssets.generated.js';
 
 const encoder = new TextEncoder();
 
@@ -74,7 +74,9 @@ function head(run: ReportRun): string {
 }
 
 function tail(): string {
-  return `<script>${scriptText(UPLOT_JS)}</script>
+  return `<!-- uPlot ${UPLOT_VERSION}:
+${UPLOT_LICENSE.replaceAll('--', '- -')}-->
+<script>${scriptText(UPLOT_JS)}</script>
 <script>${scriptText(REPORT_JS)}</script>
 </body>
 </html>
