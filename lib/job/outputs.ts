@@ -1,7 +1,7 @@
 /**
  * Output names of the job (ideas-tool-contract.md §5): per input k (the user's order, zero
- * padded to 3 digits, growing past 999) five files, plus one output_metadata.json per job;
- * with the `csv` option two more per input (exports/csv.ts).
+ * padded to 3 digits, growing past 999) five files, plus one output_metadata.json and one
+ * report.html per job; with the `csv` option two more per input (exports/csv.ts).
  */
 
 /** `kkk`: the output index, zero-padded to 3 digits. */
@@ -38,12 +38,15 @@ function csvNames(file: number): { events: string; traces: string } {
 /** The job's metadata file. */
 const METADATA_NAME = 'output_metadata.json';
 
+/** The job's per-cell HTML report (lib/job/report). */
+const REPORT_NAME = 'report.html';
+
 /**
  * Every output name a job over `numFiles` inputs may write, optional ones (CSV) included, so a
  * location holding any of them is refused without --overwrite whatever the options.
  */
 function allOutputNames(numFiles: number): string[] {
-  const names = [METADATA_NAME];
+  const names = [METADATA_NAME, REPORT_NAME];
   for (let k = 0; k < numFiles; k++) {
     const p = previewNames(k);
     const csv = csvNames(k);
@@ -61,4 +64,5 @@ export {
   METADATA_NAME,
   outputIndex,
   previewNames,
+  REPORT_NAME,
 };

@@ -39,6 +39,8 @@ import {
   USAGE_NAME,
   unpublish,
 } from './publish.js';
+import { reportFragment } from './report/fragment.js';
+import { stageReport } from './report/page.js';
 import {
   getRecord,
   type InputRef,
@@ -285,6 +287,13 @@ async function assembleStage(
       await store.putWork(WORK.metadata(file), fragment);
       // Option csv: the file's two CSV exports, read back from its staged outputs.
       if (job.plan.options.csv) staged.push(...(await stageCsvExports(store, job.plan, outputs)));
+      // The file's part of report.html (report/fragment.ts), joined by Finalize.
+      const report = await reportFragment(job.plan, outputs, {
+        cellSet: await store.workSource(WORK.staged(outputs.cellSetName)),
+        eventSet: await store.workSource(WORK.staged(outputs.eventSetName)),
+        input: store.openInput(job.inputs[file]),
+      });
+      await store.putWork(WORK.report(file), report);
     });
     const record: FileRecord = { outputs, staged };
     await putRecord(store, WORK.fileOutputs(file), record);
@@ -402,6 +411,11 @@ async function finalizeStage(
   assertSomeCellDeconvolved(job, files);
   const staged: StoredObject[] = [...(opts.extra ?? []), ...files.flatMap((f) => f.staged)];
   staged.push(await stageMetadata(store, job.plan.files.length));
+  staged.push(
+    await stageReport(store, job.plan.files.length, {
+      method: `${job.plan.params.method_deconvolution}, p = ${job.plan.params.p}`,
+    }),
+  );
   opts.beforePublish?.();
   const at = now();
   const usage = buildUsage({

@@ -64,6 +64,8 @@ const WORK = {
   fileOutputs: (file: number) => `files/${file}.json`,
   /** A file's entries of output_metadata.json (finalize.ts metadataFragment). */
   metadata: (file: number) => `metadata/${file}.part`,
+  /** A file's fragment of report.html (report/fragment.ts). */
+  report: (file: number) => `report/${file}.part`,
   /** An output staged for publishing. */
   staged: (name: string) => `outputs/${name}`,
   /** What Finalize is publishing (so cleanup after a crash knows what to remove). */

@@ -69,6 +69,7 @@ describe('a failure injected in Assemble, with the other file’s Assemble finis
       async (args: unknown) => {
         const key = (args as { input: { Key?: string } }).input.Key ?? '';
         if (key.startsWith('work/runs/pp-assemble/outputs/')) await lateGate.wait;
+        // Writes only (Assemble also reads its input, for the previews' and the report's raw traces).
         if (lateGate.opened() && !isRead(context.commandName ?? '')) lateKeys.push(key);
         return next(args);
       };
@@ -202,7 +203,7 @@ describe('two executions given one outputPrefix', () => {
     const files = await wf.list('outputs/pp-shared/');
     expect(files).toContain('manifest.json');
     expect(files).not.toContain('failure.json');
-    expect(files).toHaveLength(13);
+    expect(files).toHaveLength(14);
   });
 });
 

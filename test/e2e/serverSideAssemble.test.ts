@@ -162,7 +162,7 @@ describe('Assemble on parts of at least 5 MiB', () => {
         (o) => o.name !== 'usage.json',
       );
     // Assess
-    expect(names).toHaveLength(7);
+    expect(names).toHaveLength(8);
     expect((await wf.list('outputs/mp-join/')).filter((n) => n !== 'usage.json')).toEqual(names);
     for (const n of names.filter((x) => x !== 'manifest.json')) {
       const a = Buffer.from((await wf.get(`outputs/mp-stream/${n}`))!);

@@ -107,16 +107,17 @@ describeShared('workflow on the two-file series from ../shared/data', () => {
     expect(outcome.status, JSON.stringify(await getJson('outputs/series/failure.json'))).toBe(
       'SUCCEEDED',
     );
-    expect(cliFiles).toHaveLength(13);
+    expect(cliFiles).toHaveLength(14);
     expect(cloudFiles).toEqual(cliFiles);
     // Differences by design: each input is named by its path locally and by its S3 key in the
-    // cloud (output_metadata.json), and the run's identity and compute differ (usage.json).
+    // cloud (output_metadata.json, report.html), and the run's identity and compute differ (usage.json).
     const localNames = (b: Buffer) =>
       b.toString('utf8').replaceAll(`${sharedPath('data')}/`, 'inputs/series/');
     for (const f of cliFiles.filter((n) => n !== 'usage.json' && n !== 'manifest.json')) {
       const cloud = Buffer.from((await get(`outputs/series/${f}`))!);
       const cli = readFileSync(join(cliDir, f));
-      if (f === 'output_metadata.json') expect(cloud.toString('utf8')).toBe(localNames(cli));
+      if (f === 'output_metadata.json' || f === 'report.html')
+        expect(cloud.toString('utf8'), f).toBe(localNames(cli));
       else expect(sha256(cloud), f).toBe(sha256(cli));
     }
     // The two manifests list the same files, with the same sizes and SHA-256 but for those two.
@@ -126,7 +127,8 @@ describeShared('workflow on the two-file series from ../shared/data', () => {
       outputs: Entry[];
       inputs: { name: string }[];
     };
-    const same = (o: Entry) => o.name !== 'usage.json' && o.name !== 'output_metadata.json';
+    const same = (o: Entry) =>
+      o.name !== 'usage.json' && o.name !== 'output_metadata.json' && o.name !== 'report.html';
     expect(cloudManifest!.outputs.map((o) => o.name)).toEqual(
       cliManifest.outputs.map((o) => o.name),
     );
@@ -250,7 +252,7 @@ describe('workflow on a large synthetic cell set', () => {
     );
     // Assess
     expect(whole.status).toBe('SUCCEEDED');
-    expect(names).toHaveLength(6);
+    expect(names).toHaveLength(7);
     expect(
       (await list('outputs/big-split/')).filter((n) => n !== 'manifest.json' && n !== 'usage.json'),
     ).toEqual(names);
@@ -522,6 +524,7 @@ describeShared('upload triggers', () => {
       'neural_events.000.isxd',
       'output_metadata.json',
       'preview_neural_events.000.svg',
+      'report.html',
       'traces_cellset_denoised.000.svg',
       'usage.json',
     ]);

@@ -71,7 +71,7 @@ describe('assembleStage', () => {
     const left = withoutUsage(streamed.outputs);
     const right = withoutUsage(joined.outputs);
     expect([...right.keys()].sort()).toEqual([...left.keys()].sort());
-    expect(left.size).toBe(6);
+    expect(left.size).toBe(7);
     for (const [name, bytes] of left)
       expect(Buffer.from(right.get(name)!).equals(bytes), name).toBe(true);
     // The manifest's sizes and SHA-256 of the joined output were taken by reading it back.

@@ -54,6 +54,7 @@ const OUTPUTS = [
   'neural_events.000.isxd',
   'output_metadata.json',
   'preview_neural_events.000.svg',
+  'report.html',
   'traces_cellset_denoised.000.svg',
   'usage.json',
 ];
@@ -309,9 +310,11 @@ describeShared('caiman-spikes run on the sample files', () => {
     // Assess
     expect([inProcess, threaded]).toEqual([0, 0]);
     const names = readdirSync(join(dir, 'a')).sort();
-    expect(names).toHaveLength(13);
+    expect(names).toHaveLength(14);
     expect(readdirSync(join(dir, 'b')).sort()).toEqual(names);
-    for (const name of names.filter((n) => n.endsWith('.isxd') || n.endsWith('.svg'))) {
+    for (const name of names.filter(
+      (n) => n.endsWith('.isxd') || n.endsWith('.svg') || n.endsWith('.html'),
+    )) {
       expect(readFileSync(join(dir, 'b', name)).equals(readFileSync(join(dir, 'a', name)))).toBe(
         true,
       );

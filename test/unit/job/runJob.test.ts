@@ -48,6 +48,7 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
         'output_metadata.json',
         'preview_neural_events.000.svg',
         'preview_neural_events.001.svg',
+        'report.html',
         'traces_cellset_denoised.000.svg',
         'traces_cellset_denoised.001.svg',
       ]);

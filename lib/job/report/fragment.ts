@@ -1,0 +1,346 @@
+/**
+ * A file's fragment of report.html: every cell's raw input trace, denoised trace and events,
+ * decimated for display, its footprint outline and its estimates. Built by the Assemble stage
+ * right after the file's outputs are written (next to the previews), joined by Finalize
+ * (page.ts), so the work is spread over the files Map.
+ *
+ * Decimation (what the page draws, ≤ MAX_POINTS points per trace whatever T):
+ * - T ≤ MAX_POINTS: every frame, x_t = t;
+ * - else NUM_BINS = MAX_POINTS / 2 bins, bin b = frames [⌊bT/n⌋, ⌊(b+1)T/n⌋): its min and max
+ *   over finite samples (in the order they occur), at x = the bin's first frame and its middle,
+ *   so every peak and trough survives (a min/max envelope).
+ * Events are binned on the same grid (per bin the largest amplitude, at the bin's first point).
+ *
+ * Encoding (compact, JSON-safe): a trace is `lo + q·step` with q a little-endian Uint16 in
+ * base64, 65535 marking a gap (NaN frame, empty bin); events are (bin, q) Uint16 pairs with
+ * amplitude q·eventStep. 16 bits of a cell's own range are far finer than a screen pixel.
+ */
+import type { ByteSource } from '../../bytes.js';
+import { readIntoBuffer } from '../../bytes.js';
+import { readFooter } from '../../isxd/container.js';
+import {
+  EVENT_PACKET_BYTES,
+  EVENT_PACKET_WORDS,
+  eventPacketWords,
+  PACKET_WORD,
+  packetChannel,
+  packetOffset,
+} from '../../isxd/eventPackets.js';
+import { toPlain } from '../../isxd/json.js';
+import type { FileOutputs } from '../assemble.js';
+import { type CellSummary, isDeconvolved } from '../deconvolveChunk.js';
+import type { CellSetInfo, JobPlan } from '../plan.js';
+import { ratioSeconds } from '../plan.js';
+import { halfMaxContour } from '../previews/footprintsPreview.js';
+
+/** Points drawn per trace at most. */
+const MAX_POINTS = 2000;
+/** Bins of the min/max envelope (two points each). */
+const NUM_BINS = MAX_POINTS / 2;
+/** Largest quantised value; GAP marks a missing point. */
+const Q_MAX = 65534;
+const GAP = 65535;
+/** Cells read at a time (one read of the output and one of the input per cell). */
+const CELL_READS = 16;
+/** Event-set bytes read at a time: whole packets, about 4 MB. */
+const EVENT_READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
+
+/** A quantised trace: value_i = lo + q_i·step (q = 65535: gap). */
+interface QuantisedTrace {
+  lo: number;
+  step: number;
+  /** base64 of little-endian Uint16 q_i, one per display point. */
+  q: string;
+}
+
+/** One cell as the report shows it. */
+interface ReportCell {
+  cell: number;
+  name: string;
+  status: string;
+  /** ok, failed (its reason in `failure`) or skipped (--accepted-only). */
+  outcome: 'ok' | 'failed' | 'skipped';
+  failure: string | null;
+  tauDecayS: number | null;
+  tauRiseS: number | null;
+  sn: number | null;
+  baseline: number | null;
+  lambda: number | null;
+  numEvents: number;
+  eventRateHz: number;
+  /** SVG path of the half-maximum contour in pixel units ('' when the footprint is empty). */
+  outline: string;
+  raw: QuantisedTrace | null;
+  denoised: QuantisedTrace | null;
+  /** base64 of Uint16 pairs (bin, q), amplitude = q·eventStep. */
+  events: string;
+  eventStep: number;
+}
+
+/** A file's part of the report (JSON). */
+interface ReportFragment {
+  version: 1;
+  file: number;
+  input: string;
+  cellSet: string;
+  eventSet: string;
+  numTimes: number;
+  /** Frame period (s). */
+  period: number;
+  /** Seconds from the series' first start to this file's start (its time axis starts there). */
+  offset: number;
+  /** Start, ISO-8601 UTC. */
+  start: string;
+  units: string | null;
+  width: number;
+  height: number;
+  /** 1: every frame is a point; else the number of envelope bins (two points each). */
+  bins: number;
+  cells: ReportCell[];
+}
+
+const finiteOrNull = (x: number | null | undefined): number | null =>
+  typeof x === 'number' && Number.isFinite(x) ? x : null;
+
+/** Number of bins of a trace of T frames (T when every frame is drawn). */
+function binsFor(T: number): number {
+  return T <= MAX_POINTS ? T : NUM_BINS;
+}
+
+/** First frame of bin b of `bins` over T frames (⌊bT/n⌋). */
+function binStart(b: number, bins: number, T: number): number {
+  return Math.floor((b * T) / bins);
+}
+
+/** The bin holding frame t: the largest b with ⌊bT/n⌋ ≤ t, i.e. ⌈(t+1)n/T⌉ − 1. */
+function binOf(t: number, bins: number, T: number): number {
+  return bins === T ? t : Math.ceil(((t + 1) * bins) / T) - 1;
+}
+
+/**
+ * Display points of a trace (module doc): T values when T ≤ MAX_POINTS, else 2·NUM_BINS
+ * (min and max of each bin in time order); NaN where nothing finite is there.
+ */
+function decimate(values: Float32Array): Float64Array {
+  const T = values.length;
+  if (T <= MAX_POINTS) return Float64Array.from(values);
+  const out = new Float64Array(2 * NUM_BINS);
+  for (let b = 0; b < NUM_BINS; b++) {
+    const f0 = binStart(b, NUM_BINS, T);
+    const f1 = binStart(b + 1, NUM_BINS, T);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    let tLo = -1;
+    let tHi = -1;
+    for (let t = f0; t < f1; t++) {
+      const v = values[t];
+      if (!Number.isFinite(v)) continue;
+      if (v < lo) {
+        lo = v;
+        tLo = t;
+      }
+      if (v > hi) {
+        hi = v;
+        tHi = t;
+      }
+    }
+    if (tLo < 0) {
+      out[2 * b] = Number.NaN;
+      out[2 * b + 1] = Number.NaN;
+    } else {
+      out[2 * b] = tLo <= tHi ? lo : hi;
+      out[2 * b + 1] = tLo <= tHi ? hi : lo;
+    }
+  }
+  return out;
+}
+
+function base64(words: Uint16Array): string {
+  return Buffer.from(words.buffer, words.byteOffset, words.byteLength).toString('base64');
+}
+
+/** lo + q·step with q ∈ [0, Q_MAX], GAP for NaN; null when no point is finite. */
+function quantise(points: Float64Array): QuantisedTrace | null {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of points) {
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(hi >= lo)) return null;
+  const step = (hi - lo) / Q_MAX;
+  const q = new Uint16Array(points.length);
+  for (let i = 0; i < points.length; i++) {
+    const v = points[i];
+    q[i] = !Number.isFinite(v) ? GAP : step > 0 ? Math.round((v - lo) / step) : 0;
+  }
+  return { lo, step, q: base64(q) };
+}
+
+/** Per cell and bin the largest event amplitude (0: none), from the event set's packets. */
+async function binnedEvents(
+  info: CellSetInfo,
+  numEvents: number,
+  eventSet: ByteSource,
+  bins: number,
+): Promise<Float32Array> {
+  const T = info.numTimes;
+  const periodUs = ratioSeconds(info.period) * 1e6;
+  const maxAmp = new Float32Array(info.numCells * bins);
+  const total = numEvents * EVENT_PACKET_BYTES;
+  const buffer = new Uint8Array(Math.min(EVENT_READ_BYTES, total));
+  for (let at = 0; at < total; at += EVENT_READ_BYTES) {
+    const piece = buffer.subarray(0, Math.min(EVENT_READ_BYTES, total - at));
+    await readIntoBuffer(eventSet, at, piece);
+    const words = eventPacketWords(piece);
+    const amplitudes = new Float32Array(words.buffer, words.byteOffset, words.length);
+    for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS) {
+      const cell = packetChannel(words, w);
+      if (cell >= info.numCells) continue;
+      const frame = Math.min(T - 1, Math.max(0, Math.round(packetOffset(words, w) / periodUs)));
+      const k = cell * bins + binOf(frame, bins, T);
+      const a = amplitudes[w + PACKET_WORD.amplitude];
+      if (a > maxAmp[k]) maxAmp[k] = a;
+    }
+  }
+  return maxAmp;
+}
+
+/** A cell's events as (bin, q) pairs and the amplitude step. */
+function encodeEvents(maxAmp: Float32Array): { events: string; eventStep: number } {
+  let top = 0;
+  let count = 0;
+  for (const a of maxAmp) {
+    if (a > 0) count++;
+    if (a > top) top = a;
+  }
+  const pairs = new Uint16Array(2 * count);
+  const step = top > 0 ? top / Q_MAX : 0;
+  let j = 0;
+  for (let b = 0; b < maxAmp.length; b++) {
+    if (!(maxAmp[b] > 0)) continue;
+    pairs[j++] = b;
+    // At least 1: a tiny event stays visible as an event.
+    pairs[j++] = Math.max(1, Math.round(maxAmp[b] / step));
+  }
+  return { events: base64(pairs), eventStep: step };
+}
+
+function outcomeOf(c: CellSummary): ReportCell['outcome'] {
+  if (c.skipped) return 'skipped';
+  return c.failure !== null || !isDeconvolved(c) ? 'failed' : 'ok';
+}
+
+/** ISO-8601 UTC of a plan time. */
+function isoTime(secs: number): string {
+  const d = new Date(secs * 1000);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
+}
+
+/** The input's units (footer extraProperties.idps.cellset.units), or null. */
+function signalUnits(footer: unknown): string | null {
+  const plain = (v: unknown, k: string): unknown =>
+    v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  const units = plain(plain(plain(plain(footer, 'extraProperties'), 'idps'), 'cellset'), 'units');
+  return typeof units === 'string' ? units : null;
+}
+
+/** `n` float32 values at byte `at` of `bytes`, copied (NaN past the end). */
+function floats(bytes: Uint8Array, at: number, n: number): Float32Array {
+  const out = new Float32Array(n).fill(Number.NaN);
+  new Uint8Array(out.buffer).set(bytes.subarray(at, Math.min(at + 4 * n, bytes.byteLength)));
+  return out;
+}
+
+/** Sources the fragment is read from. */
+interface FragmentSources {
+  /** The written cellset_denoised output (footprints and denoised traces). */
+  cellSet: ByteSource;
+  /** The written neural_events output. */
+  eventSet: ByteSource;
+  /** The input cell set (raw traces), at the version the job read. */
+  input: ByteSource;
+}
+
+/**
+ * The report fragment of one file (JSON bytes, `<` escaped so it can sit inside a script
+ * element as it is).
+ */
+async function reportFragment(
+  plan: JobPlan,
+  out: FileOutputs,
+  sources: FragmentSources,
+): Promise<Uint8Array> {
+  const info = plan.files[out.file];
+  const T = info.numTimes;
+  const bins = binsFor(T);
+  const footprintPixels = info.width * info.height;
+  const maxAmp = await binnedEvents(info, out.numEvents, sources.eventSet, bins);
+  const seriesStart = Math.min(...plan.files.map((f) => ratioSeconds(f.start.secsSinceEpoch)));
+  const fileStart = ratioSeconds(info.start.secsSinceEpoch);
+  const units = signalUnits(toPlain((await readFooter(sources.cellSet)).root));
+  const summaries = new Map(out.cells.map((c) => [c.cell, c]));
+  const cells: ReportCell[] = [];
+  for (let first = 0; first < info.numCells; first += CELL_READS) {
+    const batch: number[] = [];
+    for (let cell = first; cell < Math.min(info.numCells, first + CELL_READS); cell++)
+      batch.push(cell);
+    const reads = batch.map((cell) =>
+      Promise.all([
+        sources.cellSet.read(cell * info.bytesPerCell, info.bytesPerCell),
+        sources.input.read(cell * info.bytesPerCell + 4 * footprintPixels, 4 * T),
+      ]),
+    );
+    for (let k = 0; k < batch.length; k++) {
+      const cell = batch[k];
+      const [block, rawBytes] = await reads[k];
+      // Copied into fresh, aligned memory (a source may hand out a Buffer view at any offset).
+      const footprint = floats(block, 0, footprintPixels);
+      const denoised = floats(block, 4 * footprintPixels, T);
+      const raw = floats(rawBytes, 0, T);
+      for (const t of info.invalidFrames) raw[t] = Number.NaN;
+      const c = summaries.get(cell);
+      const outcome = c ? outcomeOf(c) : 'skipped';
+      const { d } = halfMaxContour(footprint, info.width, info.height);
+      cells.push({
+        cell,
+        name: info.names[cell],
+        status: info.statuses[cell],
+        outcome,
+        failure: c?.failure ?? null,
+        tauDecayS: finiteOrNull(c?.tauSeconds[0]),
+        tauRiseS: finiteOrNull(c?.tauSeconds[1]),
+        sn: outcome === 'skipped' ? null : finiteOrNull(c?.sn),
+        baseline: outcome === 'skipped' ? null : finiteOrNull(c?.bl),
+        lambda: outcome === 'skipped' ? null : finiteOrNull(c?.lam),
+        numEvents: c?.numEvents ?? 0,
+        eventRateHz: finiteOrNull(c?.eventRateHz) ?? 0,
+        outline: d,
+        raw: quantise(decimate(raw)),
+        denoised: outcome === 'ok' ? quantise(decimate(denoised)) : null,
+        ...encodeEvents(maxAmp.subarray(cell * bins, (cell + 1) * bins)),
+      });
+    }
+  }
+  const fragment: ReportFragment = {
+    version: 1,
+    file: out.file,
+    input: info.input,
+    cellSet: out.cellSetName,
+    eventSet: out.eventSetName,
+    numTimes: T,
+    period: ratioSeconds(info.period),
+    offset: fileStart - seriesStart,
+    start: isoTime(fileStart),
+    units,
+    width: info.width,
+    height: info.height,
+    bins: bins === T ? 1 : bins,
+    cells,
+  };
+  return new TextEncoder().encode(JSON.stringify(fragment).replaceAll('<', '\\u003c'));
+}
+
+export type { FragmentSources, QuantisedTrace, ReportCell, ReportFragment };
+export { binOf, binStart, binsFor, decimate, GAP, MAX_POINTS, NUM_BINS, quantise, reportFragment };
