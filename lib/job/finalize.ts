@@ -20,7 +20,6 @@ import { DEFAULT_FOOPSI_PARAMS } from '../deconvolution/types.js';
 import { readFooter } from '../isxd/container.js';
 import { EVENT_PACKET_BYTES } from '../isxd/eventPackets.js';
 import { toPlain } from '../isxd/json.js';
-import { isoTime } from '../isxd/summary.js';
 import {
   addRatios,
   exactRatio,
@@ -29,6 +28,7 @@ import {
   reduceRatio,
   scaleRatio,
 } from '../isxd/rational.js';
+import { isoTime } from '../isxd/summary.js';
 import type { FileOutputs } from './assemble.js';
 import { type CellSummary, isDeconvolved } from './deconvolveChunk.js';
 import { previewNames } from './outputs.js';
@@ -135,7 +135,9 @@ function resolvedParams(plan: JobPlan, info: CellSetInfo, units: string | null):
           ? `${PER_CELL} (a variable of the convex problem)`
           : "not used by 'oasis' (each cell's initial transient is estimated and removed)",
     g,
-    sn: P.sn ?? `${PER_CELL} (Welch PSD over noise_range ${P.noise_range.join(',')}, ${P.noise_method}) (cells[].sn)`,
+    sn:
+      P.sn ??
+      `${PER_CELL} (Welch PSD over noise_range ${P.noise_range.join(',')}, ${P.noise_method}) (cells[].sn)`,
     lags: info.lags,
     s_min: sMin,
     solvers: cvx

@@ -237,8 +237,7 @@ const TOOL_PARAM_FIELDS = {
     // one name stands in both places, so no other solver is ever tried.
     schema: z.pipe(
       z.transform((v: unknown) => {
-        const list =
-          typeof v === 'string' ? v.split(',').map((s) => s.trim().toUpperCase()) : v;
+        const list = typeof v === 'string' ? v.split(',').map((s) => s.trim().toUpperCase()) : v;
         return Array.isArray(list) && list.length === 1 ? [list[0], list[0]] : list;
       }),
       z.tuple([z.enum(CONIC_SOLVERS), z.enum(CONIC_SOLVERS)]),

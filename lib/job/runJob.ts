@@ -87,7 +87,7 @@ function runWarnings(report: Pick<FinalizeReport, 'job' | 'files'>): string[] {
     for (const c of cells) statuses.set(c.status, (statuses.get(c.status) ?? 0) + 1);
     const found = [...statuses].map(([s, n]) => `${n} ${s}`).join(', ');
     warnings.push(
-      `--accepted-only ${plan.options.acceptedOnly} left no cell to deconvolve: none of the ${cells.length} cells is ${kept} (${found}); every trace is NaN and there are no events. Run without --accepted-only${plan.options.acceptedOnly === 'accepted' ? " or with --accepted-only accepted+undecided" : ''} to deconvolve them.`,
+      `--accepted-only ${plan.options.acceptedOnly} left no cell to deconvolve: none of the ${cells.length} cells is ${kept} (${found}); every trace is NaN and there are no events. Run without --accepted-only${plan.options.acceptedOnly === 'accepted' ? ' or with --accepted-only accepted+undecided' : ''} to deconvolve them.`,
     );
   }
   const dense: { name: string; share: number }[] = [];
