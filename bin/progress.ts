@@ -54,7 +54,7 @@ function createProgress(stream: NodeJS.WriteStream, quiet: boolean): ProgressRep
           const decile = Math.floor((10 * e.cellsDone) / e.totalCells);
           if (decile !== lastDecile) {
             lastDecile = decile;
-            log(`deconvolved ${e.cellsDone}/${e.totalCells} cells`);
+            log(`processed ${e.cellsDone}/${e.totalCells} cells`);
           }
           break;
         }

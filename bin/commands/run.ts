@@ -44,7 +44,7 @@ import {
   type WorkItem,
 } from '../../lib/job/plan.js';
 import { stageBytes } from '../../lib/job/publish.js';
-import { type FailedRun, type JobRuntime, runJob } from '../../lib/job/runJob.js';
+import { type FailedRun, type JobRuntime, runJob, runWarnings } from '../../lib/job/runJob.js';
 import type { FinalizeReport, JobRecord } from '../../lib/job/stages.js';
 import type { RunRef } from '../../lib/job/store.js';
 import {
@@ -251,6 +251,7 @@ async function demoReport(
   out: string,
   truth: SyntheticTruth,
   report: FinalizeReport,
+  params: ToolParams,
 ): Promise<string> {
   const period = 1 / truth.spec.frameRate;
   const events = await readEventFrames(join(out, eventSetOutputName(0)), period);
@@ -261,8 +262,8 @@ async function demoReport(
     cells.map((c) => c.cell),
   );
   const taus = cells
-    .map((c) => c.tauSeconds[0])
-    .filter(Number.isFinite)
+    .map((c) => c.tauDecaySeconds)
+    .filter((t): t is number => t !== null)
     .sort((a, b) => a - b);
   const trueTau = -period / Math.log(truth.spec.g);
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -272,7 +273,7 @@ async function demoReport(
     `Spike recovery over ${cells.length} deconvolved cells (±${score.tolerance} frames): ${score.trueSpikes} true spikes, recall ${pct(score.recall)};`,
     `${score.events} events, ${pct(score.precision)} of them near a true spike, carrying ${pct(score.amplitudePrecision)} of the event amplitude`,
     `(the rest are small L1 events; --event-threshold-sn 3 keeps only events ≥ 3·sn).`,
-    `Median estimated decay time ${taus.length ? taus[Math.floor(taus.length / 2)].toFixed(3) : 'n/a'} s (true ${trueTau.toFixed(3)} s).`,
+    `Median estimated decay time ${taus.length ? taus[Math.floor(taus.length / 2)].toFixed(3) : 'n/a'} s (true ${trueTau.toFixed(3)} s)${params.g === null && params.tau_decay === null && params.fudge_factor < 1 ? `: the fudge factor ${params.fudge_factor} (the IDEAS default) shrinks the estimated AR root, and so τ, on purpose (use --fudge-factor 1 for the unshrunk estimate)` : ''}.`,
   ].join('\n');
 }
 
@@ -423,6 +424,13 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
     workers = Number(opts.workers);
     if (!Number.isInteger(workers) || workers < 0)
       throw new InvalidParameterError('workers', opts.workers, 'an integer ≥ 0 (0 = in-process)');
+    const cores = availableParallelism();
+    if (workers > cores) {
+      process.stderr.write(
+        `caiman-spikes: note: --workers ${workers} capped at the ${cores} core(s) of this machine (more threads than cores only compete for them).\n`,
+      );
+      workers = cores;
+    }
   }
   if (opts.dryRun === true) {
     if (files.length === 0) {
@@ -577,9 +585,13 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
   const failed = report.files.flatMap((f) =>
     f.outputs.cells.filter((c) => c.failure !== null).map((c) => c.name),
   );
+  const skipped = report.files.reduce(
+    (n, f) => n + f.outputs.cells.filter((c) => c.skipped).length,
+    0,
+  );
   const numEvents = report.files.reduce((n, f) => n + f.outputs.numEvents, 0);
   process.stdout.write(
-    `Deconvolved ${deconvolved} of ${numCells} cells in ${files.length} file(s) ` +
+    `Deconvolved ${deconvolved} of ${numCells} cells${skipped > 0 ? ` (${skipped} skipped by --accepted-only)` : ''} in ${files.length} file(s) ` +
       `(p = ${params.p}, ${params.method_deconvolution}) and found ${numEvents} events in ${seconds.toFixed(2)} s ` +
       `on ${threads} ${threads > 1 ? `threads (main + ${threads - 1} worker(s))` : 'thread (in-process)'}; wrote ${report.manifest.outputs.length + 1} files to ${out} (manifest.json lists them). ` +
       `On IDEAS this run would cost ${report.usage.credits.toFixed(5)} credits (${CREDITS_PER_COMPUTE_HOUR} per compute hour, ${(report.usage.totalComputeMs / 1000).toFixed(2)} s of compute).\n`,
@@ -590,6 +602,7 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
       `${failed.length} cell(s) could not be deconvolved and have a NaN trace and no events (${shown}); output_metadata.json gives each cell's reason ("failure").\n`,
     );
   }
+  for (const w of runWarnings(report)) process.stderr.write(`caiman-spikes: warning: ${w}\n`);
   if (report.removed.length > 0) {
     process.stdout.write(
       `Removed ${report.removed.length} file(s) of the previous result that this one does not have: ${report.removed.join(', ')}.\n`,
@@ -609,13 +622,16 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
     );
     return SIGNAL_EXIT[stoppedBy];
   }
-  if (truth !== null) process.stdout.write(`${await demoReport(out, truth, report)}\n`);
+  if (truth !== null) process.stdout.write(`${await demoReport(out, truth, report, params)}\n`);
   return 0;
 }
 
 const HELP = `
 Parameters take the IDEAS tool's names and values ('auto' = estimate): flags (--noise-range 0.25,0.5,
---bas-nonneg false, --g 0.9) override the keys of --params FILE.json.
+--bas-nonneg false, --g 0.9, -p 2) override the keys of --params FILE.json. Kinetics in seconds
+instead of g: --tau-decay S (p = 1), or --tau-decay S --tau-rise R with R < S (p = 2); each file's
+frame period Δt converts them (g = exp(−Δt/τ_d); p = 2: g = [d + r, −d·r] with d = exp(−Δt/τ_d),
+r = exp(−Δt/τ_r)), and output_metadata.json records the g. --solvers SCS names one solver (no fallback).
 
 Outputs in --out (k = position of the file in FILES, 000, 001, …): cellset_denoised.k.isxd,
 neural_events.k.isxd, traces_cellset_denoised.k.svg, footprints_cellset_denoised.k.svg,
@@ -656,7 +672,10 @@ function registerRun(program: Command, setExit: (code: number) => void): void {
     )
     .option('-o, --out <dir>', 'output folder', 'out')
     .option('--params <file>', "JSON file keyed by the tool's parameter names");
-  for (const name of TOOL_PARAM_NAMES) cmd.option(`--${kebab(name)} <value>`, toolParamHelp(name));
+  // -p is the one short form: the AR order is the parameter most often changed.
+  for (const name of TOOL_PARAM_NAMES) {
+    cmd.option(`${name === 'p' ? '-p, ' : ''}--${kebab(name)} <value>`, toolParamHelp(name));
+  }
   cmd
     .option(
       '--accepted-only [mode]',

@@ -12,6 +12,10 @@
  *   lib/job/params.ts (parseToolParams, parseJobOptions: one table of names, defaults, ranges);
  * - job file   `{ jobFile: { key: "jobs/NAME.json", versionId? }, account? }` (the file holds an
  *   inline job; this is what an upload to jobs/ starts).
+ *
+ * `params` is checked by Plan against the one parameter table (lib/job/params.ts
+ * parseToolParams), as the CLI's flags are: the tool's names, and `tau_decay` / `tau_rise`
+ * (seconds, instead of g; converted with each file's frame period).
  */
 import { z } from 'zod';
 import { InternalError, InvalidInputError } from '../../lib/errors.js';

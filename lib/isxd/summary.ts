@@ -1,13 +1,14 @@
 /**
  * What `caiman-spikes inspect` reports about a `.isxd` file: a JSON-ready summary and its
  * readable text form. Ratios print as {num, den} with safe-integer parts as numbers and larger
- * ones as decimal strings; frame rate = 1 / period, duration = numTimes · period (cell sets,
+ * ones as decimal strings, the pixel size and top-left corner also as numbers (µm, `…Um`) and
+ * times also as ISO 8601 (`iso`); the text prints pixel sizes as numbers; frame rate = 1 / period, duration = numTimes · period (cell sets,
  * §3.3) or end − start (event sets, §6.4).
  */
 import { IsxdErrorCode, IsxdFormatError } from '../errors.js';
 import { toPlain } from './json.js';
 import type { IsxdReader } from './open.js';
-import { type PlainRatio, plainRatio, ratioToNumber } from './rational.js';
+import { type AnyRatio, type PlainRatio, plainRatio, ratioToNumber } from './rational.js';
 import { CELL_STATUSES, type IsxdTime } from './types.js';
 
 /** A time for JSON output. */
@@ -38,7 +39,11 @@ interface IsxdSummary {
   /** Cell sets only. */
   readonly numPixels?: { readonly x: number; readonly y: number };
   readonly pixelSize?: { readonly x: PlainRatio; readonly y: PlainRatio };
+  /** pixelSize as numbers (µm). */
+  readonly pixelSizeUm?: { readonly x: number; readonly y: number };
   readonly topLeft?: { readonly x: PlainRatio; readonly y: PlainRatio };
+  /** topLeft as numbers (µm). */
+  readonly topLeftUm?: { readonly x: number; readonly y: number };
   /** Cell sets only: invalid-frame list lengths. */
   readonly invalidFrames?: {
     readonly dropped: number;
@@ -52,10 +57,18 @@ interface IsxdSummary {
   readonly extraProperties: unknown;
 }
 
+/** Seconds since the Unix epoch as ISO 8601 UTC (ms precision), or null when out of Date's range. */
+function isoTime(secsSinceEpoch: AnyRatio): string | null {
+  const ms = ratioToNumber(secsSinceEpoch) * 1000;
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : null;
+}
+
 function plainTime(t: IsxdTime): PlainTime {
-  const ms = ratioToNumber(t.secsSinceEpoch) * 1000;
-  const iso = Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : null;
-  return { secsSinceEpoch: plainRatio(t.secsSinceEpoch), utcOffset: t.utcOffset, iso };
+  return {
+    secsSinceEpoch: plainRatio(t.secsSinceEpoch),
+    utcOffset: t.utcOffset,
+    iso: isoTime(t.secsSinceEpoch),
+  };
 }
 
 /**
@@ -87,7 +100,12 @@ async function summarizeIsxd(reader: IsxdReader): Promise<IsxdSummary> {
       durationSeconds: numTimes * ratioToNumber(period),
       numPixels: { x: h.spacing.numPixels.x, y: h.spacing.numPixels.y },
       pixelSize: { x: plainRatio(h.spacing.pixelSize.x), y: plainRatio(h.spacing.pixelSize.y) },
+      pixelSizeUm: {
+        x: ratioToNumber(h.spacing.pixelSize.x),
+        y: ratioToNumber(h.spacing.pixelSize.y),
+      },
       topLeft: { x: plainRatio(h.spacing.topLeft.x), y: plainRatio(h.spacing.topLeft.y) },
+      topLeftUm: { x: ratioToNumber(h.spacing.topLeft.x), y: ratioToNumber(h.spacing.topLeft.y) },
       invalidFrames: {
         dropped: h.timing.dropped.length,
         cropped: h.timing.cropped.length,
@@ -142,10 +160,12 @@ function formatSummary(s: IsxdSummary): string {
     ['start', timeText(s.start)],
     ['duration', `${num(s.durationSeconds)} s`],
   ];
-  if (s.numPixels !== undefined && s.pixelSize !== undefined && s.topLeft !== undefined) {
+  if (s.numPixels !== undefined && s.pixelSizeUm !== undefined && s.topLeftUm !== undefined) {
+    const { x: px, y: py } = s.pixelSizeUm;
     rows.push([
       'field of view',
-      `${s.numPixels.x} × ${s.numPixels.y} px (x × y), pixel ${ratioText(s.pixelSize.x)} × ${ratioText(s.pixelSize.y)} µm, top-left (${ratioText(s.topLeft.x)}, ${ratioText(s.topLeft.y)}) µm`,
+      `${s.numPixels.x} × ${s.numPixels.y} px (x × y), pixel ${num(px)} × ${num(py)} µm, ` +
+        `${num(s.numPixels.x * px)} × ${num(s.numPixels.y * py)} µm, top-left (${num(s.topLeftUm.x)}, ${num(s.topLeftUm.y)}) µm`,
     ]);
   }
   if (s.invalidFrames !== undefined) {
@@ -182,4 +202,4 @@ function formatSummary(s: IsxdSummary): string {
 }
 
 export type { IsxdSummary, PlainRatio, PlainTime };
-export { formatSummary, summarizeIsxd };
+export { formatSummary, isoTime, summarizeIsxd };

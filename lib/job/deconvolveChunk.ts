@@ -37,8 +37,13 @@ interface CellSummary {
   failure: string | null;
   /** AR coefficients as used (empty when skipped). */
   g: number[];
-  /** Time constants in seconds: [τ_decay] for p = 1, [τ_decay, τ_rise] for p = 2. */
-  tauSeconds: number[];
+  /**
+   * Decay time constant τ_d = −Δt/ln(d) (s) of the larger AR root d ({@link timeConstants});
+   * null when skipped or failed, p = 0, or the root is not real in (0, 1).
+   */
+  tauDecaySeconds: number | null;
+  /** Rise time constant (s) of the smaller root at p = 2; null at p = 1 and as tauDecaySeconds. */
+  tauRiseSeconds: number | null;
   sn: number;
   bl: number;
   lam: number | null;
@@ -92,6 +97,12 @@ function timeConstants(g: number[], periodSeconds: number): number[] {
     .map((z, i) => (im[i] === 0 && z > 0 && z < 1 ? z : Number.NaN))
     .sort((a, b) => (Number.isNaN(a) ? 1 : Number.isNaN(b) ? -1 : b - a))
     .map((z) => -periodSeconds / Math.log(z));
+}
+
+/** {@link timeConstants} as the summary's named fields (NaN → null). */
+function tauFields(taus: number[]): Pick<CellSummary, 'tauDecaySeconds' | 'tauRiseSeconds'> {
+  const finite = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : null);
+  return { tauDecaySeconds: finite(taus[0]), tauRiseSeconds: finite(taus[1]) };
 }
 
 /** µs offsets of frames 0…T−1 from the file start, round(t·period·10⁶) (contract §4). */
@@ -242,6 +253,8 @@ async function runChunk(
   const periodSeconds = ratioSeconds(info.period);
   const { offsets, invalid } = frameFacts(info);
   const foopsiParams = toFoopsiParams(plan.params, info.lags);
+  // Kinetics given in seconds: the file's g (plan.ts), used as a given g.
+  if (info.gFromTau !== null) foopsiParams.g = [...info.gFromTau];
   const K = plan.options.eventThresholdSn;
   const validSeconds = (T - info.invalidFrames.length) * periodSeconds;
 
@@ -319,7 +332,8 @@ async function runChunk(
             skipped,
             failure,
             g: [],
-            tauSeconds: [],
+            tauDecaySeconds: null,
+            tauRiseSeconds: null,
             sn: Number.NaN,
             bl: Number.NaN,
             lam: null,
@@ -353,7 +367,7 @@ async function runChunk(
           skipped: false,
           failure: null,
           g: [...r.g],
-          tauSeconds: timeConstants([...r.g], periodSeconds),
+          ...tauFields(timeConstants([...r.g], periodSeconds)),
           sn: r.sn,
           bl: r.bl,
           lam: r.lam,

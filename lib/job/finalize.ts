@@ -2,8 +2,11 @@
  * Finalize step of the job: `output_metadata.json` in the original tool's shape
  * (ideas-tool-contract.md §6) without its defects (§11.9: method/units written, event-set
  * numSamples = frames and event counts under numEvents, real dropped/cropped/blank lists,
- * exact end time, one shared period), plus per-cell τ (s), sn, baseline, λ, event count and
- * rate; and the three SVG previews per input (§7), drawn from the written outputs.
+ * exact end time, one shared period), plus per-cell τ_decay / τ_rise (s), sn, baseline, λ, event
+ * count and rate, their units stated once per file (`deconvolution.units`, the input's units),
+ * ISO 8601 times next to the exact rationals, and what each 'auto' parameter resolved to
+ * (`deconvolution.resolved`); and the three SVG previews per input (§7), drawn from the written
+ * outputs.
  *
  * Each file is described on its own (describeFile: its metadata fragment and previews, run by
  * the Assemble stage right after the file's outputs are written), so Finalize only joins the
@@ -27,6 +30,7 @@ import {
   scaleRatio,
   subtractRatios,
 } from '../isxd/rational.js';
+import { isoTime } from '../isxd/summary.js';
 import type { FileOutputs } from './assemble.js';
 import { type CellSummary, isDeconvolved } from './deconvolveChunk.js';
 import { previewNames } from './outputs.js';
@@ -74,6 +78,10 @@ function focusOf(footer: Plain): number | null {
   return null;
 }
 
+/** Where the per-cell time constants come from, stated once per file. */
+const TAU_RULE =
+  'τ = −Δt/ln(root) with Δt the frame period (s) and root an AR root of z^p − g₁z^(p−1) − …: tau_decay_s from the larger root, tau_rise_s from the smaller (p = 2; null at p = 1); null when a root is not real in (0, 1)';
+
 function cellMetadata(c: CellSummary): Plain {
   return {
     name: c.name,
@@ -82,13 +90,77 @@ function cellMetadata(c: CellSummary): Plain {
     // Why the cell could not be deconvolved (its trace is NaN, no events); null otherwise.
     failure: c.failure,
     g: c.g,
-    tau_seconds: c.tauSeconds,
+    tau_decay_s: c.tauDecaySeconds,
+    tau_rise_s: c.tauRiseSeconds,
     sn: c.sn,
     baseline: c.bl,
     lambda: c.lam,
     num_events: c.numEvents,
     event_rate_hz: c.eventRateHz,
   };
+}
+
+/** "estimated per cell …" for an 'auto' parameter. */
+const PER_CELL = 'estimated per cell';
+
+/**
+ * What each parameter that may be 'auto' (or that only some methods use) resolved to for this
+ * file: the given value, or in words how it was obtained and where the per-cell value is.
+ */
+function resolvedParams(plan: JobPlan, info: CellSetInfo, units: string | null): Plain {
+  const P = plan.params;
+  const cvx = P.method_deconvolution === 'cvxpy';
+  const u = units ?? 'input units';
+  let g: unknown;
+  if (P.g !== null) g = { given: P.g };
+  else if (info.gFromTau !== null) {
+    g = {
+      value: info.gFromTau,
+      from:
+        P.tau_rise === null
+          ? `tau_decay = ${P.tau_decay} s: g = exp(−Δt/τ_d)`
+          : `tau_decay = ${P.tau_decay} s, tau_rise = ${P.tau_rise} s: d = exp(−Δt/τ_d), r = exp(−Δt/τ_r), g = [d + r, −d·r]`,
+      period_s: ratioSeconds(info.period),
+      note: 'used as a given g (fudge_factor does not apply)',
+    };
+  } else if (P.p === 0) g = 'none (p = 0: no deconvolution)';
+  else {
+    g = `${PER_CELL} from the autocovariance (lags ${info.lags}), roots shrunk by fudge_factor ${P.fudge_factor} (cells[].g)${P.optimize_g > 0 ? `, refined on ${P.optimize_g} isolated event(s)` : ''}`;
+  }
+  let sMin: string;
+  if (P.s_min === null)
+    sMin = `L1 penalty (no minimum spike): λ ${PER_CELL} from the noise constraint (cells[].lambda)`;
+  else if (P.s_min === 0) sMin = `0: automatic L0 threshold ${PER_CELL}`;
+  else if (P.s_min > 0) sMin = `${P.s_min} ${u}: minimum spike`;
+  else sMin = `${P.s_min}: minimum spike |s_min|·sn·√(1−g) ${PER_CELL}`;
+  const [primary, fallback] = P.solvers;
+  return {
+    bl: P.bl ?? `${PER_CELL} (cells[].baseline)`,
+    c1:
+      P.c1 !== null && cvx
+        ? P.c1
+        : cvx
+          ? `${PER_CELL} (a variable of the convex problem)`
+          : "not used by 'oasis' (each cell's initial transient is estimated and removed)",
+    g,
+    sn:
+      P.sn ??
+      `${PER_CELL} (Welch PSD over noise_range ${P.noise_range.join(',')}, ${P.noise_method}) (cells[].sn)`,
+    lags: info.lags,
+    s_min: sMin,
+    solvers: cvx
+      ? primary === fallback
+        ? `${primary} only (no fallback solver)`
+        : `${primary}, fallback ${fallback}`
+      : "not used by 'oasis'",
+  };
+}
+
+/** The event rule of the job (deconvolveChunk.ts module doc). */
+function eventRule(plan: JobPlan): string {
+  return plan.options.eventThresholdSn === null
+    ? 'frames with fl32(s) > 0 and s > 1e-5·max(s), valid frames only (every positive frame: one transient may give a run of events; --event-threshold-sn K keeps s ≥ K·sn)'
+    : `frames with fl32(s) > 0, s > 1e-5·max(s) and s ≥ ${plan.options.eventThresholdSn}·sn, valid frames only`;
 }
 
 function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<string, Plain> {
@@ -112,7 +184,13 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
         num_deconvolved_cells: out.cells.filter(isDeconvolved).length,
         num_failed_cells: out.cells.filter((c) => c.failure !== null).length,
       },
-      timingInfo: { ...timing, sampling_rate: samplingRate, end },
+      timingInfo: {
+        ...timing,
+        sampling_rate: samplingRate,
+        end,
+        start_iso: isoTime(info.start.secsSinceEpoch),
+        end_iso: isoTime(end.secsSinceEpoch),
+      },
       spacingInfo: info.spacingInfo,
       microscope: { focus },
       ...(signal ? { dataset: { signal: [{ method: signal.method ?? null, units }] } } : {}),
@@ -127,8 +205,24 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
               ? `auto: ${DEFAULT_FOOPSI_PARAMS.lags}, lowered to T − 1 for files of T ≤ ${DEFAULT_FOOPSI_PARAMS.lags} frames`
               : 'given',
         },
+        // What 'auto' (and the method-dependent parameters) came to for this file.
+        resolved: resolvedParams(plan, info, units),
         options: plan.options,
         trace: 'denoised calcium c (no baseline, initial transient removed), NaN at invalid frames',
+        // The units of the cells' values, once: the input's (its footer's idps.cellset.units).
+        units: {
+          trace: units,
+          sn: units,
+          baseline: units,
+          lambda: units,
+          g: 'dimensionless',
+          tau_decay_s: 's',
+          tau_rise_s: 's',
+          event_rate_hz: 'Hz (events per second of valid frames)',
+          ...(units === null ? { note: "the input's footer states no units" } : {}),
+        },
+        tau_rule: TAU_RULE,
+        event_rule: eventRule(plan),
         cells: out.cells.map(cellMetadata),
       },
     },
@@ -137,6 +231,8 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
       timingInfo: {
         start: info.start,
         end,
+        start_iso: isoTime(info.start.secsSinceEpoch),
+        end_iso: isoTime(end.secsSinceEpoch),
         numSamples: info.numTimes,
         numFrames: info.numTimes,
         numEvents: out.eventCounts,
@@ -149,10 +245,7 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
       microscope: { focus },
       events: {
         amplitude_units: units,
-        rule:
-          plan.options.eventThresholdSn === null
-            ? 'frames with fl32(s) > 0 and s > 1e-5·max(s), valid frames only'
-            : `frames with fl32(s) > 0, s > 1e-5·max(s) and s ≥ ${plan.options.eventThresholdSn}·sn, valid frames only`,
+        rule: eventRule(plan),
       },
     },
   };

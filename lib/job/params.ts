@@ -6,7 +6,8 @@
  * Beyond the original (contract §11.4): g must hold p coefficients of a stable AR(p) process
  * (every root of z^p − g₁z^{p−1} − … − g_p inside the unit circle, real for p = 2 as OASIS
  * AR(2) needs), noise_range needs 0 ≤ fmin < fmax ≤ 0.5, lags ≥ 1, and `solvers` is split
- * into its two names (the original never splits it).
+ * into its two names (the original never splits it; one name = that solver only, no fallback
+ * solver). `tau_decay` / `tau_rise` (seconds) are this project's alternative to g ({@link gFromTau}).
  */
 // zod's tree-shakable 'mini' build: the CLI bundle stays small, so it starts faster.
 import * as z from 'zod/mini';
@@ -25,9 +26,16 @@ import { toFoopsiParams } from './foopsiParams.js';
 
 /**
  * The tool's parameters after parsing ('auto' = null): the engine's keyword arguments, checked,
- * except `lags`, which may stay 'auto' (null) until a file's length is known ({@link lagsFor}).
+ * except `lags`, which may stay 'auto' (null) until a file's length is known ({@link lagsFor}),
+ * plus the kinetics in seconds that replace g ({@link gFromTau}; null = not given).
  */
-type ToolParams = Omit<CheckedFoopsiParams, 'lags'> & { lags: number | null };
+type ToolParams = Omit<CheckedFoopsiParams, 'lags'> & {
+  lags: number | null;
+  /** Decay time constant τ_d (s) instead of g; null = not given. */
+  tau_decay: number | null;
+  /** Rise time constant τ_r (s), p = 2 only, with tau_decay; null = not given. */
+  tau_rise: number | null;
+};
 
 /** Options this project adds to the tool. */
 interface JobOptions {
@@ -58,6 +66,8 @@ const DEFAULT_TOOL_PARAMS: ToolParams = {
   fudge_factor: DEFAULT_FOOPSI_PARAMS.fudge_factor,
   lags: null,
   solvers: DEFAULT_FOOPSI_PARAMS.solvers,
+  tau_decay: null,
+  tau_rise: null,
 };
 
 /** Names of the tool's parameters, in the order of its spec. */
@@ -75,6 +85,29 @@ const MIN_LAGS = 1;
 function lagsFor(params: Pick<ToolParams, 'lags'>, numTimes: number): number {
   if (params.lags !== null) return params.lags;
   return Math.max(MIN_LAGS, Math.min(DEFAULT_FOOPSI_PARAMS.lags, numTimes - 1));
+}
+
+/**
+ * The AR coefficients of indicator kinetics given in seconds, for a file of frame period Δt (s):
+ *
+ *   p = 1:  g = exp(−Δt/τ_d);
+ *   p = 2:  roots d = exp(−Δt/τ_d), r = exp(−Δt/τ_r), g = [d + r, −d·r]
+ *           (z² − g₁z − g₂ = (z − d)(z − r): the kernel h_t ∝ dᵗ − rᵗ rises with τ_r, decays with τ_d).
+ *
+ * It inverts τ = −Δt/ln(root), the decay (larger root) and rise (smaller root) times that
+ * output_metadata.json reports per cell. The g is used as a given g: fudge_factor (which shrinks
+ * estimated roots only) does not apply. Null when no τ is given (g given or estimated). planJob
+ * converts once per file (a series shares one period) and records the g in the metadata.
+ */
+function gFromTau(
+  params: Pick<ToolParams, 'p' | 'tau_decay' | 'tau_rise'>,
+  periodSeconds: number,
+): number[] | null {
+  if (params.tau_decay === null) return null;
+  const d = Math.exp(-periodSeconds / params.tau_decay);
+  if (params.p === 1) return [d];
+  const r = Math.exp(-periodSeconds / (params.tau_rise as number));
+  return [d + r, -d * r];
 }
 
 /** "'a', 'b' or 'c'". */
@@ -199,14 +232,28 @@ const TOOL_PARAM_FIELDS = {
     help: `extra autocovariance lags for estimating g, ≥ ${MIN_LAGS}; auto = ${DEFAULT_FOOPSI_PARAMS.lags}, or T − 1 for files of T ≤ ${DEFAULT_FOOPSI_PARAMS.lags} frames`,
   },
   solvers: {
+    // One name = that solver only: CaImAn takes a one-solver list and reaches the second name only
+    // when the first fails on the fallback problem too (deconvolution-algorithms.md §7); here the
+    // one name stands in both places, so no other solver is ever tried.
     schema: z.pipe(
-      z.transform((v: unknown) =>
-        typeof v === 'string' ? v.split(',').map((s) => s.trim().toUpperCase()) : v,
-      ),
+      z.transform((v: unknown) => {
+        const list = typeof v === 'string' ? v.split(',').map((s) => s.trim().toUpperCase()) : v;
+        return Array.isArray(list) && list.length === 1 ? [list[0], list[0]] : list;
+      }),
       z.tuple([z.enum(CONIC_SOLVERS), z.enum(CONIC_SOLVERS)]),
     ),
-    expected: `'s1,s2' with each of ${CONIC_SOLVERS.join(', ')}`,
-    help: "conic solvers for 'cvxpy', 's1,s2'",
+    expected: `'s1,s2' (primary, fallback) or 's1' (no fallback solver), each of ${CONIC_SOLVERS.join(', ')}`,
+    help: "conic solvers for 'cvxpy': 's1,s2' (primary, fallback) or one name (no fallback)",
+  },
+  tau_decay: {
+    schema: autoOr(z.pipe(numberLike, z.number().check(z.gt(0)))),
+    expected: 'a decay time in seconds > 0 (instead of g)',
+    help: 'decay time constant in s instead of g: g = exp(−Δt/τ) per file (p = 1; p = 2 with --tau-rise)',
+  },
+  tau_rise: {
+    schema: autoOr(z.pipe(numberLike, z.number().check(z.gt(0)))),
+    expected: 'a rise time in seconds > 0, below tau_decay (p = 2 only)',
+    help: 'rise time constant in s, p = 2 with --tau-decay: g = [d + r, −d·r], d, r = exp(−Δt/τ)',
   },
 } satisfies Record<keyof ToolParams, { schema: z.ZodMiniType; expected: string; help: string }>;
 
@@ -237,15 +284,19 @@ const DEFAULT_JOB_OPTIONS: JobOptions = {
   csv: JOB_OPTION_FIELDS.csv.default,
 };
 
-/** A default as the tool writes it: null → 'auto', a list → 'a,b'. */
-function defaultText(value: ToolParams[keyof ToolParams]): string {
-  if (value === null) return 'auto';
+/** Parameters whose null means "not given" rather than 'auto' (estimated). */
+const NOT_GIVEN_WHEN_NULL: readonly (keyof ToolParams)[] = ['tau_decay', 'tau_rise'];
+
+/** A default as the tool writes it: null → 'auto' (or 'none'), a list → 'a,b'. */
+function defaultText(name: keyof ToolParams): string {
+  const value = DEFAULT_TOOL_PARAMS[name];
+  if (value === null) return NOT_GIVEN_WHEN_NULL.includes(name) ? 'none' : 'auto';
   return Array.isArray(value) ? value.join(',') : String(value);
 }
 
 /** The CLI help line of a parameter: its table entry and its default. */
 function toolParamHelp(name: keyof ToolParams): string {
-  return `${TOOL_PARAM_FIELDS[name].help} (default: ${defaultText(DEFAULT_TOOL_PARAMS[name])})`;
+  return `${TOOL_PARAM_FIELDS[name].help} (default: ${defaultText(name)})`;
 }
 
 function parseField<K extends keyof ToolParams>(name: K, value: unknown): ToolParams[K] {
@@ -282,12 +333,53 @@ function parseToolParams(raw: Record<string, unknown>): ToolParams {
       throw new InvalidParameterError('g', g, expected);
     }
   }
+  checkKinetics(params);
   return params;
 }
 
 /** The CLI help line of a {@link JOB_OPTION_FIELDS} option: its table entry and its default. */
 function jobOptionHelp(name: TableOption): string {
   return `${JOB_OPTION_FIELDS[name].help} (default: ${JOB_OPTION_FIELDS[name].default})`;
+}
+
+/**
+ * tau_decay / tau_rise fit the other parameters: not with g, a kernel (p ≥ 1), τ_r only with
+ * p = 2 and τ_d, p = 2 needs both, τ_r < τ_d.
+ *
+ * @throws InvalidParameterError naming the parameter, expected vs actual.
+ */
+function checkKinetics(params: ToolParams): void {
+  const { g, p, tau_decay: decay, tau_rise: rise } = params;
+  if (decay !== null && g !== null) {
+    throw new InvalidParameterError(
+      'tau_decay',
+      decay,
+      `either g or tau_decay, not both (g = ${g.join(',')} is given)`,
+    );
+  }
+  if (decay !== null && p === 0) {
+    throw new InvalidParameterError('tau_decay', decay, 'p = 1 or 2 (p = 0 has no kernel)');
+  }
+  if (rise !== null && decay === null) {
+    throw new InvalidParameterError('tau_rise', rise, 'together with tau_decay (seconds)');
+  }
+  if (rise !== null && p !== 2) {
+    throw new InvalidParameterError(
+      'tau_rise',
+      rise,
+      `p = 2 (a rise time needs an AR(2) kernel; p = ${p})`,
+    );
+  }
+  if (decay !== null && p === 2 && rise === null) {
+    throw new InvalidParameterError(
+      'tau_rise',
+      rise,
+      `a rise time in seconds with p = 2 and tau_decay = ${decay} s`,
+    );
+  }
+  if (decay !== null && rise !== null && !(rise < decay)) {
+    throw new InvalidParameterError('tau_rise', rise, `a rise time below tau_decay = ${decay} s`);
+  }
 }
 
 /**
@@ -331,6 +423,7 @@ export type { JobOptions, TableOption, ToolParams };
 export {
   DEFAULT_JOB_OPTIONS,
   DEFAULT_TOOL_PARAMS,
+  gFromTau,
   JOB_OPTION_FIELDS,
   jobOptionHelp,
   lagsFor,

@@ -29,7 +29,7 @@ import {
   traceSeconds,
 } from './costModel.js';
 import { checkCellSetInput } from './inputChecks.js';
-import { type JobOptions, lagsFor, type ToolParams } from './params.js';
+import { gFromTau, type JobOptions, lagsFor, type ToolParams } from './params.js';
 import { chronologicalOrder, validateSeries } from './series.js';
 
 /** A rational num/den; parts are decimal strings when beyond 2^53 (JSON-safe). */
@@ -62,6 +62,11 @@ interface CellSetInfo {
   invalidFrames: number[];
   /** The `lags` used for this file's traces (params.ts lagsFor: 'auto' follows the length). */
   lags: number;
+  /**
+   * The g of `tau_decay` / `tau_rise` with this file's frame period (params.ts gFromTau), used
+   * as a given g; null when g is given or estimated.
+   */
+  gFromTau: number[] | null;
   /** The input's `timingInfo` and `spacingInfo`, verbatim (for metadata). */
   timingInfo: Record<string, unknown>;
   spacingInfo: Record<string, unknown>;
@@ -272,6 +277,7 @@ async function planJob(
       dataBytes: r.dataSize,
       invalidFrames: Array.from(invalidFrameIndices(timing)),
       lags: lagsFor(params, r.numTimes),
+      gFromTau: gFromTau(params, ratioToNumber(timing.period)),
       timingInfo: toPlain(root.get('timingInfo') ?? { type: 'null' }) as Record<string, unknown>,
       spacingInfo: toPlain(root.get('spacingInfo') ?? { type: 'null' }) as Record<string, unknown>,
     };

@@ -20,7 +20,7 @@ let paused = false;
 
 const writeErr = process.stderr.write.bind(process.stderr);
 process.stderr.write = (s, ...rest) => {
-  if (typeof s === 'string' && /caiman-spikes: deconvolved \d+\//.test(s)) chunkDone = true;
+  if (typeof s === 'string' && /caiman-spikes: processed \d+\//.test(s)) chunkDone = true;
   return writeErr(s, ...rest);
 };
 

@@ -10,7 +10,8 @@
  *
  * Order of solves: primary with solvers[0]; on a solver error (no certificate) the primary
  * again with solvers[1]; if the primary is not solved (infeasible or failed) the fallback
- * with solvers[0], then solvers[1]; if that fails too, c = sp = y, b = 0, c1 = 0.
+ * with solvers[0], then solvers[1]; if that fails too, c = sp = y, b = 0, c1 = 0. Two equal
+ * names are one solver: each problem is tried with it once.
  *
  * Output convention (checked against golden `expected.c`): c is the variable c itself,
  * i.e. WITHOUT the baseline and WITHOUT the initial transient c1·dᵗ (the transient is a
@@ -168,7 +169,9 @@ function cvxpyFoopsi(
   const primary = buildProblem('primary', input);
   let first = solveWith(primary, opts.solvers[0]);
   let firstSolver = opts.solvers[0];
-  if (first.status === 'solver_error') {
+  // One solver named twice ('SCS' alone = 'SCS,SCS'): no second solver, so no second attempt.
+  const same = opts.solvers[0] === opts.solvers[1];
+  if (first.status === 'solver_error' && !same) {
     const retry = solveWith(primary, opts.solvers[1]);
     if (accepted(retry) || retry.status === 'infeasible') {
       first = retry;
@@ -180,7 +183,7 @@ function cvxpyFoopsi(
   const fallback = buildProblem('fallback', input);
   const head = statusText(first);
   let last: ConicSolution | null = null;
-  for (const solver of opts.solvers) {
+  for (const solver of same ? [opts.solvers[0]] : opts.solvers) {
     last = solveWith(fallback, solver);
     if (accepted(last)) {
       return finish('fallback', fallback, last, `${head} -> fallback ${last.status}`, solver);

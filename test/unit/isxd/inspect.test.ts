@@ -50,8 +50,15 @@ describeShared('caiman-spikes inspect', () => {
       numTimes: 95,
       period: { num: 100, den: 1000 },
       frameRate: 10,
-      start: { secsSinceEpoch: { num: 30100, den: 1000 }, utcOffset: 0 },
+      start: {
+        secsSinceEpoch: { num: 30100, den: 1000 },
+        utcOffset: 0,
+        iso: '1970-01-01T00:00:30.100Z',
+      },
       numPixels: { x: 21, y: 21 },
+      pixelSize: { x: { num: 6, den: 1 }, y: { num: 6, den: 1 } },
+      pixelSizeUm: { x: 6, y: 6 },
+      topLeftUm: { x: 156, y: 216 },
       extraProperties: { idps: { cellset: { method: 'cnmfe' } } },
     });
     expect(e).toMatchObject({
@@ -78,7 +85,9 @@ describeShared('caiman-spikes inspect', () => {
     expect(stderr).toContain(`${bad}: footer length`);
     expect(stdout).toContain(cellset);
     expect(stdout).toMatch(/frame rate\s+10 Hz/);
-    expect(stdout).toMatch(/field of view\s+21 × 21 px/);
+    expect(stdout).toMatch(
+      /field of view\s+21 × 21 px \(x × y\), pixel 6 × 6 µm, 126 × 126 µm, top-left \(156, 216\) µm/,
+    );
     expect(stdout).toMatch(/statuses\s+6 undecided/);
   });
 

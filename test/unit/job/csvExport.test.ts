@@ -387,7 +387,7 @@ describe('caiman-spikes run --csv', () => {
         expect(entry?.size, name).toBe(read(out, name).byteLength);
       }
     }
-    expect(manifest.outputs).toHaveLength(16); // 7 per file, metadata and usage
+    expect(manifest.outputs).toHaveLength(17); // 7 per file, metadata, report.html and usage
     const rows = read(out, 'cellset_denoised.000.csv').toString('utf8').split('\n');
     expect(rows[2]).toBe('20, nan, nan, nan, nan'); // dropped frame 0 of p2
     expect(rows[3].startsWith('20.05, ')).toBe(true);

@@ -3,6 +3,7 @@ import { DEFAULT_FOOPSI_PARAMS } from '../../../lib/deconvolution/types.js';
 import { InvalidParameterError } from '../../../lib/errors.js';
 import {
   DEFAULT_TOOL_PARAMS,
+  gFromTau,
   jobOptionHelp,
   lagsFor,
   parseJobOptions,
@@ -107,7 +108,13 @@ describe('parseToolParams', () => {
     [{ method_deconvolution: 'cvx' }, 'method_deconvolution'],
     [{ noise_method: 'max' }, 'noise_method'],
     [{ fudge_factor: '0' }, 'fudge_factor'],
-    [{ solvers: 'ECOS' }, 'solvers'],
+    [{ solvers: 'ECOS,XYZ' }, 'solvers'],
+    [{ solvers: 'ECOS,SCS,CVXOPT' }, 'solvers'],
+    [{ tau_decay: '0' }, 'tau_decay'],
+    [{ tau_decay: '-0.4' }, 'tau_decay'],
+    [{ tau_decay: 'fast' }, 'tau_decay'],
+    [{ tau_decay: 0.4, p: 0 }, 'tau_decay'],
+    [{ tau_rise: '0' }, 'tau_rise'],
     [{ bas_nonneg: 'maybe' }, 'bas_nonneg'],
     [{ unknown_key: 1 }, 'unknown_key'],
   ])('rejects %j naming %s, the value and the valid range', (raw, parameter) => {
@@ -128,6 +135,63 @@ describe('parseToolParams', () => {
     // Assess
     expect(err.message).toContain('0 ≤ fmin < fmax ≤ 0.5');
     expect(err.value).toBe('0.4,0.2');
+  });
+});
+
+describe('kinetics in seconds (tau_decay, tau_rise)', () => {
+  it.each([
+    [
+      { g: '0.9', tau_decay: '0.4' },
+      'tau_decay',
+      /either g or tau_decay, not both \(g = 0.9 is given\)/,
+    ],
+    [{ tau_rise: '0.1', p: 2 }, 'tau_rise', /together with tau_decay/],
+    [
+      { tau_decay: '0.4', tau_rise: '0.1' },
+      'tau_rise',
+      /p = 2 \(a rise time needs an AR\(2\) kernel; p = 1\)/,
+    ],
+    [
+      { tau_decay: '0.4', p: 2 },
+      'tau_rise',
+      /a rise time in seconds with p = 2 and tau_decay = 0.4 s/,
+    ],
+    [{ tau_decay: '0.4', tau_rise: '0.4', p: 2 }, 'tau_rise', /below tau_decay = 0.4 s/],
+    [{ tau_decay: '0.4', tau_rise: '0.5', p: 2 }, 'tau_rise', /below tau_decay = 0.4 s/],
+  ])('rejects %j naming %s with what was expected', (raw, parameter, expected) => {
+    // Act
+    const err = parameterError(raw);
+
+    // Assess
+    expect(err.parameter).toBe(parameter);
+    expect(err.message).toMatch(new RegExp(`^parameter ${parameter} = .* is invalid: expected `));
+    expect(err.message).toMatch(expected);
+  });
+
+  it('takes strings (CLI) and numbers (job file) and converts with the period', () => {
+    // Act
+    const one = parseToolParams({ tau_decay: '0.4' });
+    const two = parseToolParams({ p: 2, tau_decay: 0.4, tau_rise: 0.1 });
+
+    // Assess
+    expect(one).toMatchObject({ tau_decay: 0.4, tau_rise: null, g: null });
+    expect(gFromTau(one, 0.05)).toEqual([Math.exp(-0.125)]);
+    const [d, r] = [Math.exp(-0.125), Math.exp(-0.5)];
+    expect(gFromTau(two, 0.05)).toEqual([d + r, -d * r]);
+    expect(gFromTau(parseToolParams({}), 0.05)).toBeNull();
+    // The pair's roots are d and r again: τ = −Δt/ln(root) gives 0.4 s and 0.1 s back.
+    const [g1, g2] = gFromTau(two, 0.05) as number[];
+    const disc = Math.sqrt(g1 * g1 + 4 * g2);
+    expect(-0.05 / Math.log((g1 + disc) / 2)).toBeCloseTo(0.4, 12);
+    expect(-0.05 / Math.log((g1 - disc) / 2)).toBeCloseTo(0.1, 12);
+  });
+});
+
+describe('solvers', () => {
+  it('takes one name as that solver only (no fallback solver)', () => {
+    expect(parseToolParams({ solvers: 'scs' }).solvers).toEqual(['SCS', 'SCS']);
+    expect(parseToolParams({ solvers: ['ECOS'] }).solvers).toEqual(['ECOS', 'ECOS']);
+    expect(parseToolParams({ solvers: 'SCS,ECOS' }).solvers).toEqual(['SCS', 'ECOS']);
   });
 });
 
@@ -158,6 +222,9 @@ describe('the parameter table', () => {
     expect(lines.every((l) => / \(default: \S+\)$/.test(l))).toBe(true);
     expect(toolParamHelp('noise_range')).toContain('≤ 0.5 (default: 0.25,0.5)');
     expect(toolParamHelp('bl')).toContain('(default: auto)');
+    expect(toolParamHelp('tau_decay')).toMatch(
+      /^decay time constant in s instead of g.*\(default: none\)$/,
+    );
   });
 });
 

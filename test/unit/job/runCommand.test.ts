@@ -346,3 +346,122 @@ describe("caiman-spikes run: 'auto' lags on a short file", () => {
     expect(existsSync(join(dir, 'out2'))).toBe(false);
   });
 });
+
+describe('caiman-spikes run: options and run warnings (issue 13)', () => {
+  const metadataOf = (out: string) =>
+    JSON.parse(readFileSync(join(out, 'output_metadata.json'), 'utf8'))['cellset_denoised.000'];
+
+  it('takes -p N as --p N and --tau-decay S, recording the g it gave', async () => {
+    // Prepare
+    const input = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
+
+    // Act
+    const code = await run(
+      input,
+      '--out',
+      join(dir, 'out'),
+      '-p',
+      '2',
+      '--tau-decay',
+      '0.4',
+      '--tau-rise',
+      '0.1',
+    );
+
+    // Assess
+    expect(code, stderr.join('')).toBe(0);
+    const dec = metadataOf(join(dir, 'out')).deconvolution;
+    expect(dec.params).toMatchObject({ p: 2, tau_decay: 0.4, tau_rise: 0.1, g: null });
+    const [d, r] = [Math.exp(-0.05 / 0.4), Math.exp(-0.05 / 0.1)];
+    expect(dec.resolved.g.value).toEqual([d + r, -d * r]);
+    expect(stdout.join('')).toMatch(/^Deconvolved 3 of 3 cells in 1 file\(s\) \(p = 2, oasis\)/);
+  });
+
+  it('refuses g together with --tau-decay, exit 2 naming the parameter', async () => {
+    // Prepare
+    const input = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
+
+    // Act
+    const code = await run(input, '--out', join(dir, 'out'), '--g', '0.9', '--tau-decay', '0.4');
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.join('')).toContain(
+      'parameter tau_decay = 0.4 is invalid: expected either g or tau_decay, not both',
+    );
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
+  it('warns when --accepted-only leaves no cell and does not claim to have deconvolved them', async () => {
+    // Prepare
+    const input = await save(
+      await fixtureCellSet('u.isxd', { statuses: ['undecided', 'undecided', 'undecided'] }),
+      'u.isxd',
+    );
+
+    // Act
+    const code = await run(input, '--out', join(dir, 'out'), '--accepted-only');
+
+    // Assess: exit 0 (nothing failed), the summary counts 0 and says why.
+    expect(code).toBe(0);
+    expect(stdout.join('')).toMatch(
+      /^Deconvolved 0 of 3 cells \(3 skipped by --accepted-only\) in 1 file\(s\)/,
+    );
+    expect(stderr.join('')).toContain(
+      'caiman-spikes: warning: --accepted-only accepted left no cell to deconvolve: none of the 3 cells is accepted (3 undecided)',
+    );
+  });
+
+  it('caps --workers at the cores with a one-line note', async () => {
+    // Prepare
+    const input = await save(await fixtureCellSet('a.isxd'), 'a.isxd');
+    const cores = (await import('node:os')).availableParallelism();
+
+    // Act
+    const code = await run(input, '--out', join(dir, 'out'), '--workers', String(cores + 62));
+
+    // Assess
+    expect(code).toBe(0);
+    const notes = stderr
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('--workers'));
+    expect(notes).toEqual([
+      `caiman-spikes: note: --workers ${cores + 62} capped at the ${cores} core(s) of this machine (more threads than cores only compete for them).`,
+    ]);
+    expect(stdout.join('')).toContain(`on ${cores} thread`);
+  });
+
+  it("takes one solver ('SCS', no fallback) for 'cvxpy' and says so in the metadata", async () => {
+    // Prepare
+    const input = await save(await fixtureCellSet('a.isxd', { numTimes: 60 }), 'a.isxd');
+
+    // Act
+    const code = await run(
+      input,
+      '--out',
+      join(dir, 'out'),
+      '--method-deconvolution',
+      'cvxpy',
+      '--solvers',
+      'SCS',
+    );
+
+    // Assess
+    expect(code, stderr.join('')).toBe(0);
+    const dec = metadataOf(join(dir, 'out')).deconvolution;
+    expect(dec.params.solvers).toEqual(['SCS', 'SCS']);
+    expect(dec.resolved.solvers).toBe('SCS only (no fallback solver)');
+  });
+
+  it('the demo says that the default fudge factor shrinks τ on purpose', async () => {
+    // Act
+    const code = await run('--out', join(dir, 'demo'));
+
+    // Assess
+    expect(code, stderr.join('')).toBe(0);
+    expect(stdout.join('')).toMatch(
+      /Median estimated decay time 0\.\d{3} s \(true 0\.975 s\): the fudge factor 0\.96 \(the IDEAS default\) shrinks the estimated AR root, and so τ, on purpose \(use --fudge-factor 1 for the unshrunk estimate\)\./,
+    );
+  });
+});

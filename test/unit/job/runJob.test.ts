@@ -125,11 +125,48 @@ describeShared('runJob on the sample series (part 2, part 1)', () => {
       const cells = cs1.deconvolution.cells;
       expect(cells).toHaveLength(6);
       for (const cell of cells) {
-        expect(cell.tau_seconds).toHaveLength(p);
-        expect(cell.tau_seconds[0]).toBeGreaterThan(0);
+        expect(cell.tau_decay_s).toBeGreaterThan(0);
+        if (p === 1) expect(cell.tau_rise_s).toBeNull();
+        else expect(cell.tau_rise_s).toBeLessThanOrEqual(cell.tau_decay_s);
+        // τ = −Δt/ln(root) of the cell's own g (Δt = 0.1 s): the larger root is the decay.
+        const roots =
+          p === 1
+            ? [cell.g[0]]
+            : [1, -1].map(
+                (sgn) => (cell.g[0] + sgn * Math.sqrt(cell.g[0] ** 2 + 4 * cell.g[1])) / 2,
+              );
+        expect(cell.tau_decay_s).toBeCloseTo(-0.1 / Math.log(roots[0]), 10);
+        if (p === 2) expect(cell.tau_rise_s).toBeCloseTo(-0.1 / Math.log(roots[1]), 10);
         expect(cell.sn).toBeGreaterThan(0);
+        expect(cell).not.toHaveProperty('tau_seconds');
       }
+      // Units once per file (the input's), ISO times beside the rationals, 'auto' resolved.
+      expect(cs1.deconvolution.units).toMatchObject({
+        trace: 'dF over noise',
+        sn: 'dF over noise',
+        baseline: 'dF over noise',
+        lambda: 'dF over noise',
+        tau_decay_s: 's',
+      });
+      expect(cs1.timingInfo.start_iso).toBe('1970-01-01T00:00:00.000Z');
+      expect(cs1.timingInfo.end_iso).toBe('1970-01-01T00:00:10.000Z');
+      expect(cs1.deconvolution.resolved).toMatchObject({
+        bl: 'estimated per cell (cells[].baseline)',
+        sn: expect.stringMatching(
+          /^estimated per cell \(Welch PSD over noise_range 0.25,0.5, logmexp\)/,
+        ),
+        g: expect.stringMatching(
+          /^estimated per cell from the autocovariance \(lags 5\), roots shrunk by fudge_factor 0.96/,
+        ),
+        lags: 5,
+        solvers: "not used by 'oasis'",
+      });
+      expect(cs1.deconvolution.tau_rule).toContain('τ = −Δt/ln(root)');
+      expect(cs1.deconvolution.event_rule).toMatch(/^frames with fl32\(s\) > 0/);
       const ev1 = metadata['neural_events.001'];
+      expect(metadata['cellset_denoised.000'].timingInfo.start_iso).toBe(
+        '1970-01-01T00:00:30.100Z',
+      );
       expect(ev1.timingInfo.numSamples).toBe(100);
       expect(ev1.timingInfo.numEvents).toEqual(report.files[1].outputs.eventCounts);
       expect(ev1.metrics.total_num_events).toBe(report.files[1].outputs.numEvents);

@@ -60,6 +60,17 @@ describe('cvxpyFoopsi', () => {
     expect(Math.min(...r.sp)).toBeGreaterThan(-1e-8 * maxAbs(r.sp));
   });
 
+  it('uses one solver named twice for both problems (no other solver)', () => {
+    // Prepare: the infeasible noise ball of the test above
+    const y = arTrace(80, [0.9], 0.2, 3, 23);
+    // Act
+    const r = cvxpyFoopsi(y, [0.9], 0.002, opts({ solvers: ['SCS', 'SCS'] }));
+    // Assess
+    expect(r.problem).toBe('fallback');
+    expect(r.solver).toBe('SCS');
+    expect(r.status).toMatch(/-> fallback optimal/);
+  });
+
   it('falls back when a huge given baseline forces Gc < 0', () => {
     const y = arTrace(60, [0.9], 0.2, 3, 24);
     const r = cvxpyFoopsi(y, [0.9], 0.2, opts({ bl: 50 }));
