@@ -33,6 +33,7 @@ const CONTENT_TYPES: Record<string, string> = {
   json: 'application/json',
   svg: 'image/svg+xml',
   csv: 'text/csv',
+  html: 'text/html; charset=utf-8',
   isxd: 'application/octet-stream',
 };
 

@@ -20,7 +20,13 @@ import type { FoopsiOutput } from '../deconvolution/types.js';
 import { DeconvolutionError, InternalError, InvalidParameterError } from '../errors.js';
 import { EVENT_PACKET_BYTES, EventPacketWriter, frameOffsetMicros } from '../isxd/index.js';
 import { toFoopsiParams } from './foopsiParams.js';
-import { type CellSetInfo, type JobPlan, ratioSeconds, type WorkItem } from './plan.js';
+import {
+  type CellSetInfo,
+  type JobPlan,
+  maskInvalidFrames,
+  ratioSeconds,
+  type WorkItem,
+} from './plan.js';
 import { skewness } from './previews/skewness.js';
 
 /** Per-cell facts reported in output_metadata.json. */
@@ -305,7 +311,7 @@ async function runChunk(
         let failure: string | null = null;
         if (!skipped) {
           traceBytes.set(part.subarray(at, at + 4 * T));
-          for (const t of info.invalidFrames) trace[t] = Number.NaN;
+          maskInvalidFrames(info, trace);
           try {
             r = constrainedFoopsi(trace, foopsiParams, foopsiOut);
           } catch (err) {

@@ -34,7 +34,7 @@ import { isoTime } from '../isxd/summary.js';
 import type { FileOutputs } from './assemble.js';
 import { type CellSummary, isDeconvolved } from './deconvolveChunk.js';
 import { previewNames } from './outputs.js';
-import { type CellSetInfo, type JobPlan, ratioSeconds } from './plan.js';
+import { type CellSetInfo, type JobPlan, maskInvalidFrames, ratioSeconds } from './plan.js';
 import {
   accumulateEvents,
   createEventSummary,
@@ -309,6 +309,12 @@ function readTraces(
   });
 }
 
+/** The raw input trace as the job sees it: NaN at invalid frames (never drawn, never scaled on). */
+function maskedRaw(info: CellSetInfo, raw: Float32Array): Float32Array {
+  maskInvalidFrames(info, raw);
+  return raw;
+}
+
 async function drawTraces(
   info: CellSetInfo,
   out: FileOutputs,
@@ -330,7 +336,7 @@ async function drawTraces(
       name: info.names[cell],
       rank,
       values: await denoised[rank],
-      raw: await raw[rank],
+      raw: maskedRaw(info, await raw[rank]),
       baseline: byCell.get(cell)?.bl ?? 0,
       events: events.tracked.get(cell) ?? { frames: [], amplitudes: [] },
     });

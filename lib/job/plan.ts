@@ -296,5 +296,13 @@ async function planJob(
   };
 }
 
+/**
+ * Sets a trace's dropped, cropped and blank frames to NaN (isxd-format.md: invalid frames hold
+ * no data, whatever bytes the file has there), as the job treats them everywhere.
+ */
+function maskInvalidFrames(info: Pick<CellSetInfo, 'invalidFrames'>, trace: Float32Array): void {
+  for (const t of info.invalidFrames) trace[t] = Number.NaN;
+}
+
 export type { CellSetInfo, JobPlan, PlanLimits, PlanRatio, PlanTime, WorkItem };
-export { CHUNK_LIMITS, planJob, ratioSeconds };
+export { CHUNK_LIMITS, maskInvalidFrames, planJob, ratioSeconds };

@@ -134,6 +134,11 @@ describe('options.csv in a job file, through the AWS workflow', () => {
       });
     }
     expect(head.ContentType).toBe('text/csv');
+    // report.html opens in the browser rather than downloading
+    const report = await wf.s3.send(
+      new HeadObjectCommand({ Bucket: wf.local.bucket, Key: `${PREFIX}report.html` }),
+    );
+    expect(report.ContentType).toBe('text/html; charset=utf-8');
   });
 
   it('writes the same CSVs as caiman-spikes run --csv, byte for byte', async () => {

@@ -30,7 +30,7 @@ import { toPlain } from '../../isxd/json.js';
 import type { FileOutputs } from '../assemble.js';
 import { type CellSummary, isDeconvolved } from '../deconvolveChunk.js';
 import type { CellSetInfo, JobPlan } from '../plan.js';
-import { ratioSeconds } from '../plan.js';
+import { maskInvalidFrames, ratioSeconds } from '../plan.js';
 import { halfMaxContour } from '../previews/footprintsPreview.js';
 
 /** Points drawn per trace at most. */
@@ -299,7 +299,7 @@ async function reportFragment(
       const footprint = floats(block, 0, footprintPixels);
       const denoised = floats(block, 4 * footprintPixels, T);
       const raw = floats(rawBytes, 0, T);
-      for (const t of info.invalidFrames) raw[t] = Number.NaN;
+      maskInvalidFrames(info, raw);
       const c = summaries.get(cell);
       const outcome = c ? outcomeOf(c) : 'skipped';
       const { d } = halfMaxContour(footprint, info.width, info.height);

@@ -296,3 +296,27 @@ describe('previews of synthetic cell sets', () => {
     checkFootprintLabels(footprints, 20);
   });
 });
+
+describe('the traces preview and invalid frames', () => {
+  it('never draws or scales on the bytes a file holds at dropped/blank/cropped frames', async () => {
+    // Prepare: the same set twice, the second with 1e6 written over cell 0's first dropped frame
+    // (real files may hold anything there; the job treats those frames as NaN)
+    const clean = await synthetic(6, 3000, 16, 16);
+    const dirty = { name: clean.name, bytes: Uint8Array.from(clean.bytes) };
+    const dropped = Math.floor(3000 * 0.3);
+    new DataView(dirty.bytes.buffer).setFloat32(4 * (16 * 16 + dropped), 1e6, true);
+
+    // Act
+    const [a, b] = [await previewsOf([clean]), await previewsOf([dirty])];
+
+    // Assess: every row's raw path and scale bar are those of the clean file
+    const rows = (p: Previews) =>
+      traceRows(p.files[0].traces).map((r) => ({
+        cell: r.cell,
+        raw: pathD(r.inner, 'raw'),
+        bar: r.rest.match(/class="scale-bar" data-value="([^"]+)"/)?.[1],
+      }));
+    expect(rows(b).map((r) => r.cell)).toContain(0);
+    expect(rows(b)).toEqual(rows(a));
+  });
+});
