@@ -102,11 +102,33 @@ function lagsFor(params: Pick<ToolParams, 'lags'>, numTimes: number): number {
 function gFromTau(
   params: Pick<ToolParams, 'p' | 'tau_decay' | 'tau_rise'>,
   periodSeconds: number,
+  file = 'the input',
 ): number[] | null {
   if (params.tau_decay === null) return null;
   const d = Math.exp(-periodSeconds / params.tau_decay);
+  // The kernel must decay in the engine's float32 arithmetic (AR(1) OASIS rounds g to float32):
+  // fl32(d) < 1, i.e. τ_d < Δt / −ln(1 − 2⁻²⁴) ≈ 1.7e7·Δt.
+  if (!(Math.fround(d) < 1)) {
+    const max = periodSeconds / -Math.log1p(-(2 ** -24));
+    throw new InvalidParameterError(
+      'tau_decay',
+      params.tau_decay,
+      `a decay time below ${max.toPrecision(3)} s for ${file} (frame period ${periodSeconds} s; longer rounds g to 1)`,
+    );
+  }
   if (params.p === 1) return [d];
-  const r = Math.exp(-periodSeconds / (params.tau_rise as number));
+  const rise = params.tau_rise as number;
+  const r = Math.exp(-periodSeconds / rise);
+  // AR(2) needs 0 < r (deconvolution-algorithms.md §9.10): r = exp(−Δt/τ_r) must not underflow
+  // float32 (Δt/τ_r < 87, the smallest normal's logarithm), i.e. τ_r > Δt/87.
+  const minRise = periodSeconds / -Math.log(2 ** -126);
+  if (!(rise > minRise)) {
+    throw new InvalidParameterError(
+      'tau_rise',
+      rise,
+      `a rise time above ${minRise.toPrecision(3)} s for ${file} (frame period ${periodSeconds} s; shorter makes the rise root 0)`,
+    );
+  }
   return [d + r, -d * r];
 }
 

@@ -277,7 +277,7 @@ async function planJob(
       dataBytes: r.dataSize,
       invalidFrames: Array.from(invalidFrameIndices(timing)),
       lags: lagsFor(params, r.numTimes),
-      gFromTau: gFromTau(params, ratioToNumber(timing.period)),
+      gFromTau: gFromTau(params, ratioToNumber(timing.period), names[index]),
       timingInfo: toPlain(root.get('timingInfo') ?? { type: 'null' }) as Record<string, unknown>,
       spacingInfo: toPlain(root.get('spacingInfo') ?? { type: 'null' }) as Record<string, unknown>,
     };

@@ -185,6 +185,32 @@ describe('kinetics in seconds (tau_decay, tau_rise)', () => {
     expect(-0.05 / Math.log((g1 + disc) / 2)).toBeCloseTo(0.4, 12);
     expect(-0.05 / Math.log((g1 - disc) / 2)).toBeCloseTo(0.1, 12);
   });
+
+  it("refuses kinetics the file's frame period cannot represent, naming the file and the bound", () => {
+    // τ_d = 1e8 s at 20 Hz: g = 1 − 5e-10 is 1 in float32 (every cell would fail as "overflow");
+    // τ_r = 1e-6 s: the rise root exp(−5e4) is 0 (AR(2) needs 0 < r).
+    const long = parseToolParams({ tau_decay: 1e8 });
+    const sharp = parseToolParams({ p: 2, tau_decay: 0.4, tau_rise: 1e-6 });
+    const attempt = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as InvalidParameterError;
+      }
+      throw new Error('expected a refusal');
+    };
+    const a = attempt(() => gFromTau(long, 0.05, 'p1.isxd'));
+    expect(a.parameter).toBe('tau_decay');
+    expect(a.message).toMatch(/a decay time below 8\.39e\+5 s for p1\.isxd \(frame period 0\.05 s/);
+    const b = attempt(() => gFromTau(sharp, 0.05, 'p1.isxd'));
+    expect(b.parameter).toBe('tau_rise');
+    expect(b.message).toMatch(/a rise time above 0\.000572 s for p1\.isxd/);
+    // Just inside both bounds: a decaying kernel with 0 < r < d < 1.
+    expect(gFromTau(parseToolParams({ tau_decay: 8e5 }), 0.05)?.[0]).toBeLessThan(1);
+    const [g1, g2] = gFromTau(parseToolParams({ p: 2, tau_decay: 0.4, tau_rise: 6e-4 }), 0.05)!;
+    expect(g2).toBeLessThan(0);
+    expect(g1).toBeGreaterThan(0);
+  });
 });
 
 describe('solvers', () => {
