@@ -635,7 +635,8 @@ r = exp(−Δt/τ_r)), and output_metadata.json records the g. --solvers SCS nam
 
 Outputs in --out (k = position of the file in FILES, 000, 001, …): cellset_denoised.k.isxd,
 neural_events.k.isxd, traces_cellset_denoised.k.svg, footprints_cellset_denoised.k.svg,
-preview_neural_events.k.svg, output_metadata.json; with --csv also neural_events.k.csv and
+preview_neural_events.k.svg, output_metadata.json, report.html (every cell, in a browser),
+usage.json and manifest.json (written last); with --csv also neural_events.k.csv and
 cellset_denoised.k.csv (README "CSV exports"). Several files must form one series (same cells,
 names, statuses, frame period and field of view, no overlap in time); each is deconvolved on its own.
 

@@ -29,6 +29,13 @@
  *
  * The limited-memory matrix is formed explicitly (n × n), which is exact in exact arithmetic and
  * meant for n of a few variables; Algorithm 778 uses the compact form for large n.
+ *
+ * Provenance: written here from the papers above; its control flow follows the behaviour of
+ * L-BFGS-B 3.0 as scipy ships it (checked against scipy 1.17.1 on the same inputs), whose
+ * routines (dcsrch, lnsrlb, formk, cmprlb, subsm) the comments name. That code is
+ * © 2011 Ciyou Zhu, Richard Byrd, Jorge Nocedal and Jose Luis Morales, under the BSD 3-clause
+ * licence ("New BSD"), which asks that this notice be kept with derived work; no GPL code (CaImAn,
+ * OASIS) was used.
  */
 /** Machine epsilon of float64 (the Fortran code's epsmch). */
 const EPS = 2.220446049250313e-16;

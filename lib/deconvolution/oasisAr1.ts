@@ -1059,7 +1059,7 @@ function spanRss(
     const r = f32(c[t] - yb[t]); // residual r = c − y, a float32 array
     s += r * r;
   }
-  return f32(s); // rᵀr over the span, one float32 dot product
+  return f32(s); // rᵀr over the span as a float32 value (summed in float64, rounded once: sdot's order is not reproduced)
 }
 
 /** Closed-form refit of one free-decay segment: level max(0, ⟨h, y⟩)/⟨h, h⟩, c = level·h_k. */

@@ -78,9 +78,10 @@ const MIN_LAGS = 1;
 
 /**
  * The `lags` used for a file of `numTimes` frames: the value given, or for 'auto' the tool's 5
- * (DEFAULT_FOOPSI_PARAMS), lowered to numTimes − 1 on traces of ≤ 5 frames so that lags < T
- * (contract §11.4) holds without the user having chosen anything. A given value is never changed:
- * planJob refuses it when it does not fit.
+ * (DEFAULT_FOOPSI_PARAMS), lowered to numTimes − 1 on traces of 2…5 frames so that lags < T
+ * (contract §11.4) holds without the user having chosen anything (a 1-frame file keeps the
+ * minimum, 1, and its cells fail in the estimation with their own reason). A given value is
+ * never changed: planJob refuses it when it does not fit.
  */
 function lagsFor(params: Pick<ToolParams, 'lags'>, numTimes: number): number {
   if (params.lags !== null) return params.lags;

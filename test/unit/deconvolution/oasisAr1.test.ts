@@ -374,7 +374,7 @@ describe('constrainedOasisAr1', () => {
     });
   });
 
-  it('s_min = 0 stops on the float32 running RSS, as CaImAn does (§5.4 step 4, §5.5)', () => {
+  it('s_min = 0 stops on a float32 running RSS (§5.4 step 4, §5.5; a regression pin: 2 349 is our count, not a CaImAn golden)', () => {
     // A bleaching, drifting 5 000-frame trace with many small L1 jumps: the greedy loop adds
     // spikes until RSS < sn²·T, and near the threshold each split lowers RSS by less than an ulp
     // of ‖y‖², so where it stops depends on how RSS is carried. Running it in float32 (fl32(yᵀy),
