@@ -25,16 +25,20 @@ import {
   exactRatio,
   type PlainRatio,
   plainRatio,
-  ratioToNumber,
   reduceRatio,
   scaleRatio,
-  subtractRatios,
 } from '../isxd/rational.js';
 import { isoTime } from '../isxd/summary.js';
 import type { FileOutputs } from './assemble.js';
 import { type CellSummary, isDeconvolved } from './deconvolveChunk.js';
 import { previewNames } from './outputs.js';
-import { type CellSetInfo, type JobPlan, maskInvalidFrames, ratioSeconds } from './plan.js';
+import {
+  type CellSetInfo,
+  type JobPlan,
+  maskInvalidFrames,
+  ratioSeconds,
+  seriesOffsetSeconds,
+} from './plan.js';
 import {
   accumulateEvents,
   createEventSummary,
@@ -172,7 +176,7 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
   const focus = focusOf(footer);
   const signal = dig(footer.extraProperties, 'idps', 'cellset') as Plain | undefined;
   const timing = info.timingInfo;
-  const units = typeof signal?.units === 'string' ? signal.units : null;
+  const { units } = info;
   const stem = (name: string) => name.replace(/\.isxd$/, '');
   return {
     [stem(out.cellSetName)]: {
@@ -268,7 +272,7 @@ interface PreviewPlan {
   units: string | null;
 }
 
-function previewPlan(plan: JobPlan, out: FileOutputs, footer: Plain): PreviewPlan {
+function previewPlan(plan: JobPlan, out: FileOutputs): PreviewPlan {
   const info = plan.files[out.file];
   const candidates = out.cells.filter((c) => c.status !== 'rejected' && isDeconvolved(c));
   const keyed = candidates.map((c) => ({ cell: c.cell, skewness: c.skewness ?? Number.NaN }));
@@ -282,15 +286,18 @@ function previewPlan(plan: JobPlan, out: FileOutputs, footer: Plain): PreviewPla
     skipped: kept.filter((c) => c.skipped).length,
     failed: kept.filter((c) => c.failure !== null).length,
   });
-  const first = plan.files[plan.chronological[0]] ?? info;
-  const offsetSeconds = ratioToNumber(
-    subtractRatios(exactRatio(info.start.secsSinceEpoch), exactRatio(first.start.secsSinceEpoch)),
-  );
+  const offsetSeconds = seriesOffsetSeconds(plan, out.file);
   const n = plan.files.length;
   const part = n > 1 ? `part ${plan.chronological.indexOf(out.file) + 1} of ${n}` : null;
-  const signal = dig(footer.extraProperties, 'idps', 'cellset') as Plain | undefined;
-  const units = typeof signal?.units === 'string' ? signal.units : null;
-  return { ranked: rankCells(keyed), chosen, colors, empty, offsetSeconds, part, units };
+  return {
+    ranked: rankCells(keyed),
+    chosen,
+    colors,
+    empty,
+    offsetSeconds,
+    part,
+    units: info.units,
+  };
 }
 
 /** Trace `cell` of a cell set (footprint, then numTimes float32 values), `reads` at a time. */
@@ -482,7 +489,7 @@ async function describeFile(
   const footer = toPlain((await readFooter(cellSet)).root) as Plain;
   const fragment = metadataFragment(fileMetadata(plan, out, footer));
   const names = previewNames(out.file);
-  const shown = previewPlan(plan, out, footer);
+  const shown = previewPlan(plan, out);
   const events = await readEvents(info, out, await openOutput(out.eventSetName), shown);
   await writeOutput(
     names.traces,

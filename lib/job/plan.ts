@@ -12,11 +12,14 @@ import type { ByteSource } from '../bytes.js';
 import { InvalidInputError, InvalidParameterError } from '../errors.js';
 import {
   type CellSetReader,
+  exactRatio,
   invalidFrameIndices,
   openCellSet,
   type PlainRatio,
   plainRatio,
+  type Ratio,
   ratioToNumber,
+  subtractRatios,
   toPlain,
 } from '../isxd/index.js';
 import {
@@ -67,6 +70,8 @@ interface CellSetInfo {
    * as a given g; null when g is given or estimated.
    */
   gFromTau: number[] | null;
+  /** The units of the input's traces (footer extraProperties.idps.cellset.units), or null. */
+  units: string | null;
   /** The input's `timingInfo` and `spacingInfo`, verbatim (for metadata). */
   timingInfo: Record<string, unknown>;
   spacingInfo: Record<string, unknown>;
@@ -278,6 +283,7 @@ async function planJob(
       invalidFrames: Array.from(invalidFrameIndices(timing)),
       lags: lagsFor(params, r.numTimes),
       gFromTau: gFromTau(params, ratioToNumber(timing.period), names[index]),
+      units: traceUnits(toPlain(root.get('extraProperties') ?? { type: 'null' })),
       timingInfo: toPlain(root.get('timingInfo') ?? { type: 'null' }) as Record<string, unknown>,
       spacingInfo: toPlain(root.get('spacingInfo') ?? { type: 'null' }) as Record<string, unknown>,
     };
@@ -296,6 +302,26 @@ async function planJob(
   };
 }
 
+/** The traces' units an IDEAS cell set states (extraProperties.idps.cellset.units), or null. */
+function traceUnits(extraProperties: unknown): string | null {
+  const at = (v: unknown, k: string): unknown =>
+    v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  const units = at(at(at(extraProperties, 'idps'), 'cellset'), 'units');
+  return typeof units === 'string' ? units : null;
+}
+
+/** The start of the series: that of its chronologically first file, exact. */
+function seriesStart(plan: Pick<JobPlan, 'files' | 'chronological'>): Ratio {
+  return exactRatio(plan.files[plan.chronological[0] ?? 0].start.secsSinceEpoch);
+}
+
+/** Seconds from the series start to file `file`'s start (exact difference, rounded once). */
+function seriesOffsetSeconds(plan: Pick<JobPlan, 'files' | 'chronological'>, file: number): number {
+  return ratioToNumber(
+    subtractRatios(exactRatio(plan.files[file].start.secsSinceEpoch), seriesStart(plan)),
+  );
+}
+
 /**
  * Sets a trace's dropped, cropped and blank frames to NaN (isxd-format.md: invalid frames hold
  * no data, whatever bytes the file has there), as the job treats them everywhere.
@@ -305,4 +331,4 @@ function maskInvalidFrames(info: Pick<CellSetInfo, 'invalidFrames'>, trace: Floa
 }
 
 export type { CellSetInfo, JobPlan, PlanLimits, PlanRatio, PlanTime, WorkItem };
-export { CHUNK_LIMITS, maskInvalidFrames, planJob, ratioSeconds };
+export { CHUNK_LIMITS, maskInvalidFrames, planJob, ratioSeconds, seriesOffsetSeconds, seriesStart };

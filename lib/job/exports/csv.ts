@@ -27,7 +27,6 @@ import { InternalError } from '../../errors.js';
 import {
   EVENT_PACKET_BYTES,
   eventPacketWords,
-  exactRatio,
   gcd,
   openCellSet,
   openEventSet,
@@ -39,7 +38,7 @@ import {
 } from '../../isxd/index.js';
 import type { FileOutputs } from '../assemble.js';
 import { csvNames } from '../outputs.js';
-import type { JobPlan } from '../plan.js';
+import { type JobPlan, seriesStart } from '../plan.js';
 import { hashingSink } from '../publish.js';
 import { type JobStore, type StoredObject, WORK } from '../store.js';
 
@@ -425,12 +424,6 @@ async function writeEventsCsv(
   await sink.close();
 }
 
-/** The start of the series' first file (chronologically), exact. */
-function seriesStartOf(plan: JobPlan): Ratio {
-  const first = plan.files[plan.chronological[0] ?? 0];
-  return exactRatio(first.start.secsSinceEpoch);
-}
-
 /**
  * Stages the two CSV exports of one assembled file from its staged outputs (the Assemble step,
  * after describeFile) and returns their manifest entries. A failed export leaves nothing.
@@ -442,7 +435,7 @@ async function stageCsvExports(
   tuning: CsvTuning = {},
 ): Promise<StoredObject[]> {
   const names = csvNames(outputs.file);
-  const start = seriesStartOf(plan);
+  const start = seriesStart(plan);
   const staged: StoredObject[] = [];
   const jobs: [string, (sink: ByteSink) => Promise<void>][] = [
     [

@@ -17,7 +17,6 @@
  */
 import type { ByteSource } from '../../bytes.js';
 import { readIntoBuffer } from '../../bytes.js';
-import { readFooter } from '../../isxd/container.js';
 import {
   EVENT_PACKET_BYTES,
   EVENT_PACKET_WORDS,
@@ -26,11 +25,10 @@ import {
   packetChannel,
   packetOffset,
 } from '../../isxd/eventPackets.js';
-import { toPlain } from '../../isxd/json.js';
 import type { FileOutputs } from '../assemble.js';
 import { type CellSummary, isDeconvolved } from '../deconvolveChunk.js';
 import type { CellSetInfo, JobPlan } from '../plan.js';
-import { maskInvalidFrames, ratioSeconds } from '../plan.js';
+import { maskInvalidFrames, ratioSeconds, seriesOffsetSeconds } from '../plan.js';
 import { halfMaxContour } from '../previews/footprintsPreview.js';
 
 /** Points drawn per trace at most. */
@@ -238,14 +236,6 @@ function isoTime(secs: number): string {
   return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 }
 
-/** The input's units (footer extraProperties.idps.cellset.units), or null. */
-function signalUnits(footer: unknown): string | null {
-  const plain = (v: unknown, k: string): unknown =>
-    v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-  const units = plain(plain(plain(plain(footer, 'extraProperties'), 'idps'), 'cellset'), 'units');
-  return typeof units === 'string' ? units : null;
-}
-
 /** `n` float32 values at byte `at` of `bytes`, copied (NaN past the end). */
 function floats(bytes: Uint8Array, at: number, n: number): Float32Array {
   const out = new Float32Array(n).fill(Number.NaN);
@@ -277,9 +267,8 @@ async function reportFragment(
   const bins = binsFor(T);
   const footprintPixels = info.width * info.height;
   const maxAmp = await binnedEvents(info, out.numEvents, sources.eventSet, bins);
-  const seriesStart = Math.min(...plan.files.map((f) => ratioSeconds(f.start.secsSinceEpoch)));
-  const fileStart = ratioSeconds(info.start.secsSinceEpoch);
-  const units = signalUnits(toPlain((await readFooter(sources.cellSet)).root));
+  const offsetSeconds = seriesOffsetSeconds(plan, out.file);
+  const { units } = info;
   const summaries = new Map(out.cells.map((c) => [c.cell, c]));
   const cells: ReportCell[] = [];
   for (let first = 0; first < info.numCells; first += CELL_READS) {
@@ -331,8 +320,8 @@ async function reportFragment(
     eventSet: out.eventSetName,
     numTimes: T,
     period: ratioSeconds(info.period),
-    offset: fileStart - seriesStart,
-    start: isoTime(fileStart),
+    offset: offsetSeconds,
+    start: isoTime(ratioSeconds(info.start.secsSinceEpoch)),
     units,
     width: info.width,
     height: info.height,
