@@ -39,7 +39,7 @@ import {
   USAGE_NAME,
   unpublish,
 } from './publish.js';
-import { type CellDisplay, reportFragment } from './report/fragment.js';
+import { type CellDisplay, writeReportFragment } from './report/fragment.js';
 import { stageReport } from './report/page.js';
 import {
   getRecord,
@@ -260,15 +260,18 @@ async function assembleStage(
     });
   // The cells' report parts, as their chunks carried them (deconvolveChunk.ts ChunkResult.displays).
   const displays = new Map<number, CellDisplay>();
-  const keep = (r: ChunkResult): ChunkResult => {
+  // Taken out of the results (a local run holds every chunk's result until it ends), so they
+  // are freed once the fragment is written.
+  const keep = (r: ChunkResult, drop: boolean): ChunkResult => {
     r.displays?.forEach((d, k) => {
       displays.set(r.cellStart + k, d);
     });
+    if (drop) r.displays = undefined;
     return r;
   };
   const tracked: FileChunks = Array.isArray(lookup)
-    ? lookup.map(keep)
-    : async (chunk) => keep(await lookup(chunk));
+    ? lookup.map((r) => keep(r, false))
+    : async (chunk) => keep(await lookup(chunk), true);
   const targets = {
     cellset: stagedTarget(store, file, 'cellset', cellSetOutputName(file)),
     events: stagedTarget(store, file, 'events', eventSetOutputName(file)),
@@ -300,17 +303,25 @@ async function assembleStage(
       // Option csv: the file's two CSV exports, read back from its staged outputs.
       if (job.plan.options.csv) staged.push(...(await stageCsvExports(store, job.plan, outputs)));
       // The file's part of report.html (report/fragment.ts), joined by Finalize.
-      const report = await reportFragment(
-        job.plan,
-        outputs,
-        {
-          cellSet: await store.workSource(WORK.staged(outputs.cellSetName)),
-          eventSet: await store.workSource(WORK.staged(outputs.eventSetName)),
-          input: store.openInput(job.inputs[file]),
-        },
-        displays,
-      );
-      await store.putWork(WORK.report(file), report);
+      // Streamed: a file of many cells has a fragment of many megabytes.
+      const sink = store.workSink(WORK.report(file));
+      try {
+        await writeReportFragment(
+          job.plan,
+          outputs,
+          {
+            cellSet: await store.workSource(WORK.staged(outputs.cellSetName)),
+            eventSet: await store.workSource(WORK.staged(outputs.eventSetName)),
+            input: store.openInput(job.inputs[file]),
+          },
+          sink,
+          displays,
+        );
+      } catch (error) {
+        await sink.abort();
+        throw error;
+      }
+      displays.clear();
     });
     const record: FileRecord = { outputs, staged };
     await putRecord(store, WORK.fileOutputs(file), record);

@@ -15,7 +15,7 @@
  * base64, 65535 marking a gap (NaN frame, empty bin); events are (bin, q) Uint16 pairs with
  * amplitude q·eventStep. 16 bits of a cell's own range are far finer than a screen pixel.
  */
-import type { ByteSource } from '../../bytes.js';
+import type { ByteSink, ByteSource } from '../../bytes.js';
 import { readIntoBuffer } from '../../bytes.js';
 import { readFooter } from '../../isxd/container.js';
 import {
@@ -388,9 +388,12 @@ async function readCells(
   }
 }
 
+/** JSON text written to the sink at a time (cells are stringified one by one). */
+const WRITE_CHARS = 1 << 20;
+
 /**
  * The report fragment of one file (JSON bytes, `<` escaped so it can sit inside a script
- * element as it is).
+ * element as it is), in memory.
  */
 async function reportFragment(
   plan: JobPlan,
@@ -399,6 +402,35 @@ async function reportFragment(
   /** The cells' {@link CellDisplay}s by cell, when their chunks carried them: nothing is read. */
   displays?: ReadonlyMap<number, CellDisplay>,
 ): Promise<Uint8Array> {
+  const pieces: Uint8Array[] = [];
+  await writeReportFragment(
+    plan,
+    out,
+    sources,
+    {
+      write: async (chunk) => {
+        pieces.push(chunk.slice());
+      },
+      close: async () => {},
+      abort: async () => {},
+    },
+    displays,
+  );
+  return Buffer.concat(pieces);
+}
+
+/**
+ * {@link reportFragment}'s bytes written to `to` piece by piece (closed at the end), never
+ * the whole document at once: `JSON.stringify(fragment)` with `cells` (its last key) written
+ * cell by cell, the same bytes.
+ */
+async function writeReportFragment(
+  plan: JobPlan,
+  out: FileOutputs,
+  sources: FragmentSources,
+  to: ByteSink,
+  displays?: ReadonlyMap<number, CellDisplay>,
+): Promise<void> {
   const info = plan.files[out.file];
   const T = info.numTimes;
   const bins = binsFor(T);
@@ -454,9 +486,21 @@ async function reportFragment(
     width: info.width,
     height: info.height,
     bins: bins === T ? 1 : bins,
-    cells,
+    cells: [],
   };
-  return new TextEncoder().encode(JSON.stringify(fragment).replaceAll('<', '\\u003c'));
+  const encoder = new TextEncoder();
+  const escapeLt = (json: string) => json.replaceAll('<', '\\u003c');
+  // '{…,"cells":[]}' without its closing ']}'.
+  let text = escapeLt(JSON.stringify(fragment).slice(0, -2));
+  for (let k = 0; k < cells.length; k++) {
+    text += (k === 0 ? '' : ',') + escapeLt(JSON.stringify(cells[k]));
+    if (text.length >= WRITE_CHARS) {
+      await to.write(encoder.encode(text));
+      text = '';
+    }
+  }
+  await to.write(encoder.encode(`${text}]}`));
+  await to.close();
 }
 
 export type { CellDisplay, FragmentSources, QuantisedTrace, ReportCell, ReportFragment };
@@ -472,4 +516,5 @@ export {
   NUM_BINS,
   quantise,
   reportFragment,
+  writeReportFragment,
 };
