@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CaimanSpikesError, InternalError } from '../lib/errors.js';
+import packageJson from '../package.json' with { type: 'json' };
 import { registerFoopsi } from './commands/foopsi.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
@@ -24,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('caiman-spikes')
     .description('CaImAn spike extraction (constrained_foopsi) for Inscopix cell sets')
-    .version('0.1.0')
+    .version(packageJson.version)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const setExit = (code: number) => {

@@ -28,6 +28,7 @@ import {
   type WorkItem,
 } from './plan.js';
 import { skewness } from './previews/skewness.js';
+import { type CellDisplay, cellDisplay, displayTrace } from './report/fragment.js';
 
 /** Per-cell facts reported in output_metadata.json. */
 interface CellSummary {
@@ -73,6 +74,11 @@ interface ChunkResult {
   eventCounts: number[];
   /** Offset (µs, u64 as a decimal string) of each cell's first event; "0" when none. */
   firstOffsetsUs: string[];
+  /**
+   * Each cell's part of report.html (report/fragment.ts), drawn here from the values in memory
+   * so Assemble only joins them; absent in records of older runs (Assemble then reads them back).
+   */
+  displays?: CellDisplay[];
 }
 
 /** Relative threshold below which a positive s_t is float32 round-off, not an event. */
@@ -280,7 +286,9 @@ async function runChunk(
     eventPartBytes: 0,
     eventCounts: [],
     firstOffsetsUs: [],
+    displays: [],
   };
+  const displays = result.displays as CellDisplay[];
 
   // Each batch of input cells is read once, into a buffer reused from chunk to chunk; its traces
   // are overwritten in place by c and the batch is written as one run of the cell-set part
@@ -309,9 +317,16 @@ async function runChunk(
         const skipped = isSkipped(status, plan.options.acceptedOnly);
         let r: ReturnType<typeof constrainedFoopsi> | null = null;
         let failure: string | null = null;
+        const footprint = new Float32Array(
+          part.buffer,
+          part.byteOffset + k * B,
+          footprintBytes / 4,
+        );
+        // The raw trace with NaN at invalid frames: the engine's input and the report's raw trace.
+        traceBytes.set(part.subarray(at, at + 4 * T));
+        maskInvalidFrames(info, trace);
+        const raw = displayTrace(trace);
         if (!skipped) {
-          traceBytes.set(part.subarray(at, at + 4 * T));
-          maskInvalidFrames(info, trace);
           try {
             r = constrainedFoopsi(trace, foopsiParams, foopsiOut);
           } catch (err) {
@@ -349,6 +364,7 @@ async function runChunk(
           });
           result.eventCounts.push(0);
           result.firstOffsetsUs.push('0');
+          displays.push(cellDisplay(info, cell, raw, null, footprint, new Uint8Array(0)));
           continue;
         }
         const maxSp = writeCalcium(r.c, r.sp, invalid, out);
@@ -381,6 +397,16 @@ async function runChunk(
           eventRateHz: validSeconds > 0 ? n / validSeconds : 0,
           skewness: skewness(out),
         });
+        displays.push(
+          cellDisplay(
+            info,
+            cell,
+            raw,
+            out,
+            footprint,
+            packets.held().subarray(before * EVENT_PACKET_BYTES),
+          ),
+        );
       }
       await cellSetPart.write(part);
       if (packets.count > 0) await eventPart.write(packets.held());

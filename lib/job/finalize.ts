@@ -49,10 +49,12 @@ import {
   type FootprintToDraw,
   footprintsPreview,
   halfMaxContour,
+  type Outline,
 } from './previews/footprintsPreview.js';
 import { noCellMessage, rankCells, selectCells } from './previews/selection.js';
 import { rainbow } from './previews/svg.js';
 import { type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
+import type { CellDisplay } from './report/fragment.js';
 
 /** Event-set bytes read at a time: whole packets, about 4 MB. */
 const READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
@@ -373,11 +375,28 @@ async function drawFootprints(
   out: FileOutputs,
   cellSet: ByteSource,
   shown: PreviewPlan,
+  displays?: ReadonlyMap<number, CellDisplay>,
 ): Promise<string> {
   const n = info.width * info.height;
   const cells: FootprintToDraw[] = [];
   const byCell = new Map(out.cells.map((c) => [c.cell, c]));
   const ranked = shown.ranked.map((cell) => byCell.get(cell) as CellSummary);
+  // Outlines drawn where the cells were deconvolved need no read.
+  const shapes = ranked.map((c) => displays?.get(c.cell)?.shape);
+  if (shapes.every((s) => s !== undefined)) {
+    ranked.forEach((c, k) => {
+      cells.push({
+        cell: c.cell,
+        name: c.name,
+        outline: shapes[k] as Outline,
+        color: shown.colors.get(c.cell) ?? null,
+      });
+    });
+    return footprintsPreview(cells, info.width, info.height, {
+      pixelSizeUm: pixelSizeUm(info),
+      empty: shown.empty,
+    });
+  }
   // Reads issued FOOTPRINT_READS at a time (one small read per cell).
   for (let start = 0; start < ranked.length; start += FOOTPRINT_READS) {
     const batch = ranked.slice(start, start + FOOTPRINT_READS);
@@ -483,6 +502,8 @@ async function describeFile(
   openOutput: (name: string) => Promise<ByteSource>,
   writeOutput: (name: string, bytes: Uint8Array) => Promise<void>,
   input: ByteSource,
+  /** The cells' report parts carried by their chunks (their footprint outlines are reused). */
+  displays?: ReadonlyMap<number, CellDisplay>,
 ): Promise<FileDescription> {
   const info = plan.files[out.file];
   const cellSet = await openOutput(out.cellSetName);
@@ -497,7 +518,7 @@ async function describeFile(
   );
   await writeOutput(
     names.footprints,
-    encoder.encode(await drawFootprints(info, out, cellSet, shown)),
+    encoder.encode(await drawFootprints(info, out, cellSet, shown, displays)),
   );
   await writeOutput(
     names.events,

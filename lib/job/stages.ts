@@ -39,7 +39,7 @@ import {
   USAGE_NAME,
   unpublish,
 } from './publish.js';
-import { reportFragment } from './report/fragment.js';
+import { type CellDisplay, writeReportFragment } from './report/fragment.js';
 import { stageReport } from './report/page.js';
 import {
   getRecord,
@@ -258,6 +258,20 @@ async function assembleStage(
         throw new InternalError(`chunk record ${key} is missing`, 'MissingRecord');
       return result;
     });
+  // The cells' report parts, as their chunks carried them (deconvolveChunk.ts ChunkResult.displays).
+  const displays = new Map<number, CellDisplay>();
+  // Taken out of the results (a local run holds every chunk's result until it ends), so they
+  // are freed once the fragment is written.
+  const keep = (r: ChunkResult, drop: boolean): ChunkResult => {
+    r.displays?.forEach((d, k) => {
+      displays.set(r.cellStart + k, d);
+    });
+    if (drop) r.displays = undefined;
+    return r;
+  };
+  const tracked: FileChunks = Array.isArray(lookup)
+    ? lookup.map((r) => keep(r, false))
+    : async (chunk) => keep(await lookup(chunk), true);
   const targets = {
     cellset: stagedTarget(store, file, 'cellset', cellSetOutputName(file)),
     events: stagedTarget(store, file, 'events', eventSetOutputName(file)),
@@ -268,7 +282,7 @@ async function assembleStage(
       job.plan,
       file,
       input,
-      lookup,
+      tracked,
       (kind, chunk) => store.workSource(WORK.part(kind, file, chunk)),
       targets,
     );
@@ -283,17 +297,31 @@ async function assembleStage(
           staged.push(await stageBytes(store, name, bytes));
         },
         input,
+        displays,
       );
       await store.putWork(WORK.metadata(file), fragment);
       // Option csv: the file's two CSV exports, read back from its staged outputs.
       if (job.plan.options.csv) staged.push(...(await stageCsvExports(store, job.plan, outputs)));
       // The file's part of report.html (report/fragment.ts), joined by Finalize.
-      const report = await reportFragment(job.plan, outputs, {
-        cellSet: await store.workSource(WORK.staged(outputs.cellSetName)),
-        eventSet: await store.workSource(WORK.staged(outputs.eventSetName)),
-        input: store.openInput(job.inputs[file]),
-      });
-      await store.putWork(WORK.report(file), report);
+      // Streamed: a file of many cells has a fragment of many megabytes.
+      const sink = store.workSink(WORK.report(file));
+      try {
+        await writeReportFragment(
+          job.plan,
+          outputs,
+          {
+            cellSet: await store.workSource(WORK.staged(outputs.cellSetName)),
+            eventSet: await store.workSource(WORK.staged(outputs.eventSetName)),
+            input: store.openInput(job.inputs[file]),
+          },
+          sink,
+          displays,
+        );
+      } catch (error) {
+        await sink.abort();
+        throw error;
+      }
+      displays.clear();
     });
     const record: FileRecord = { outputs, staged };
     await putRecord(store, WORK.fileOutputs(file), record);

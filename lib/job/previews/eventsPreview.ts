@@ -110,45 +110,39 @@ function createEventSummary(
   };
 }
 
-/** Adds one event (µs offset from the file start, cell index, amplitude) to the summary. */
-function addEvent(
-  s: EventSummary,
-  periodUs: number,
-  offset: number,
-  cell: number,
-  amplitude: number,
-): void {
-  const frame = Math.min(s.numTimes - 1, Math.round(offset / periodUs));
-  if (cell >= s.numCells || frame < 0) return;
-  s.counts[cell]++;
-  if (s.firstFrame[cell] < 0) s.firstFrame[cell] = frame;
-  s.lastFrame[cell] = frame;
-  const rank = s.rankOf[cell];
-  if (rank < 0) return;
-  s.perFrame[frame]++;
-  const row = Math.floor((rank * s.rows) / s.order.length);
-  const bin = Math.floor((frame * s.bins) / s.numTimes);
-  s.raster[row * s.bins + bin] += amplitude;
-  const kept = s.tracked.get(cell);
-  if (kept !== undefined) {
-    kept.frames.push(frame);
-    kept.amplitudes.push(amplitude);
-  }
-}
-
 /** Adds a run of whole event packets (isxd-format.md §6.1, eventPackets.ts) to the summary. */
 function accumulateEvents(s: EventSummary, packets: Uint8Array): void {
   const periodUs = s.periodSeconds * 1e6;
   const words = eventPacketWords(packets);
   const floats = new Float32Array(words.buffer, words.byteOffset, words.length);
-  for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS)
-    addEvent(
-      s,
-      periodUs,
-      packetOffset(words, w),
-      packetChannel(words, w),
-      floats[w + PACKET_WORD.amplitude],
-    );
+  // addEvent inlined, with what depends on the cell looked up once per run of its packets
+  // (the packets come cell by cell): the same updates in the same order.
+  let lastCell = -1;
+  let rank = -1;
+  let rowStart = 0;
+  let kept: CellEvents | undefined;
+  for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS) {
+    const cell = packetChannel(words, w);
+    const frame = Math.min(s.numTimes - 1, Math.round(packetOffset(words, w) / periodUs));
+    if (cell >= s.numCells || frame < 0) continue;
+    if (cell !== lastCell) {
+      lastCell = cell;
+      rank = s.rankOf[cell];
+      rowStart = rank < 0 ? 0 : Math.floor((rank * s.rows) / s.order.length) * s.bins;
+      kept = rank < 0 ? undefined : s.tracked.get(cell);
+    }
+    s.counts[cell]++;
+    if (s.firstFrame[cell] < 0) s.firstFrame[cell] = frame;
+    s.lastFrame[cell] = frame;
+    if (rank < 0) continue;
+    s.perFrame[frame]++;
+    s.raster[rowStart + Math.floor((frame * s.bins) / s.numTimes)] +=
+      floats[w + PACKET_WORD.amplitude];
+    if (kept !== undefined) {
+      kept.frames.push(frame);
+      kept.amplitudes.push(floats[w + PACKET_WORD.amplitude]);
+    }
+  }
 }
 
 /** Gaussian smoothing with σ in samples (reflecting edges). */

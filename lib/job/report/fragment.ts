@@ -15,7 +15,7 @@
  * base64, 65535 marking a gap (NaN frame, empty bin); events are (bin, q) Uint16 pairs with
  * amplitude q·eventStep. 16 bits of a cell's own range are far finer than a screen pixel.
  */
-import type { ByteSource } from '../../bytes.js';
+import type { ByteSink, ByteSource } from '../../bytes.js';
 import { readIntoBuffer } from '../../bytes.js';
 import {
   EVENT_PACKET_BYTES,
@@ -29,7 +29,7 @@ import type { FileOutputs } from '../assemble.js';
 import { type CellSummary, isDeconvolved } from '../deconvolveChunk.js';
 import type { CellSetInfo, JobPlan } from '../plan.js';
 import { maskInvalidFrames, ratioSeconds, seriesOffsetSeconds } from '../plan.js';
-import { halfMaxContour } from '../previews/footprintsPreview.js';
+import { halfMaxContour, type Outline } from '../previews/footprintsPreview.js';
 
 /** Points drawn per trace at most. */
 const MAX_POINTS = 2000;
@@ -176,6 +176,31 @@ function quantise(points: Float64Array): QuantisedTrace | null {
   return { lo, step, q: base64(q) };
 }
 
+/**
+ * maxAmp[(cell − firstCell)·bins + bin] = max(itself, amplitude) for each packet of `words`
+ * whose cell is in [firstCell, firstCell + numCells): the frame is round(offset / period)
+ * (clamped to [0, T)), its bin {@link binOf}.
+ */
+function binPackets(
+  words: Uint32Array,
+  T: number,
+  periodUs: number,
+  bins: number,
+  maxAmp: Float32Array,
+  firstCell: number,
+  numCells: number,
+): void {
+  const amplitudes = new Float32Array(words.buffer, words.byteOffset, words.length);
+  for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS) {
+    const c = packetChannel(words, w) - firstCell;
+    if (c < 0 || c >= numCells) continue;
+    const frame = Math.min(T - 1, Math.max(0, Math.round(packetOffset(words, w) / periodUs)));
+    const k = c * bins + binOf(frame, bins, T);
+    const a = amplitudes[w + PACKET_WORD.amplitude];
+    if (a > maxAmp[k]) maxAmp[k] = a;
+  }
+}
+
 /** Per cell and bin the largest event amplitude (0: none), from the event set's packets. */
 async function binnedEvents(
   info: CellSetInfo,
@@ -191,16 +216,7 @@ async function binnedEvents(
   for (let at = 0; at < total; at += EVENT_READ_BYTES) {
     const piece = buffer.subarray(0, Math.min(EVENT_READ_BYTES, total - at));
     await readIntoBuffer(eventSet, at, piece);
-    const words = eventPacketWords(piece);
-    const amplitudes = new Float32Array(words.buffer, words.byteOffset, words.length);
-    for (let w = 0; w < words.length; w += EVENT_PACKET_WORDS) {
-      const cell = packetChannel(words, w);
-      if (cell >= info.numCells) continue;
-      const frame = Math.min(T - 1, Math.max(0, Math.round(packetOffset(words, w) / periodUs)));
-      const k = cell * bins + binOf(frame, bins, T);
-      const a = amplitudes[w + PACKET_WORD.amplitude];
-      if (a > maxAmp[k]) maxAmp[k] = a;
-    }
+    binPackets(eventPacketWords(piece), T, periodUs, bins, maxAmp, 0, info.numCells);
   }
   return maxAmp;
 }
@@ -243,6 +259,65 @@ function floats(bytes: Uint8Array, at: number, n: number): Float32Array {
   return out;
 }
 
+/**
+ * The per-cell, per-sample part of a {@link ReportCell} (everything read from the traces, the
+ * footprint and the events), computed where the cell is deconvolved (deconvolveChunk.ts
+ * {@link cellDisplay}) and carried in its chunk's result, so Assemble only joins them. JSON-safe
+ * (the cloud workflow keeps chunk results as JSON records).
+ */
+type CellDisplay = Pick<ReportCell, 'outline' | 'raw' | 'denoised' | 'events' | 'eventStep'> & {
+  /** The whole half-maximum outline for the footprints preview, when every number is finite. */
+  shape?: Outline;
+};
+
+/** True when JSON keeps every number of `o` (no NaN or ±∞). */
+function jsonSafe(o: Outline): boolean {
+  const ok = (x: number) => Number.isFinite(x);
+  return ok(o.cx) && ok(o.cy) && o.pieces.every((p) => ok(p.area) && ok(p.cx) && ok(p.cy));
+}
+
+/**
+ * A trace's display points, quantised ({@link decimate}, {@link quantise}).
+ */
+function displayTrace(values: Float32Array): QuantisedTrace | null {
+  return quantise(decimate(values));
+}
+
+/**
+ * A cell's {@link CellDisplay}, from the same values {@link reportFragment} reads back from the
+ * written outputs: the raw input trace with NaN at invalid frames ({@link displayTrace} of it),
+ * the written (float32) denoised trace when the cell was deconvolved (else null), the
+ * footprint, and the cell's event packets as written.
+ */
+function cellDisplay(
+  info: CellSetInfo,
+  cell: number,
+  raw: QuantisedTrace | null,
+  denoised: Float32Array | null,
+  footprint: Float32Array,
+  packets: Uint8Array,
+): CellDisplay {
+  const bins = binsFor(info.numTimes);
+  const maxAmp = new Float32Array(bins);
+  binPackets(
+    eventPacketWords(packets),
+    info.numTimes,
+    ratioSeconds(info.period) * 1e6,
+    bins,
+    maxAmp,
+    cell,
+    1,
+  );
+  const shape = halfMaxContour(footprint, info.width, info.height);
+  return {
+    outline: shape.d,
+    raw,
+    denoised: denoised === null ? null : quantise(decimate(denoised)),
+    ...encodeEvents(maxAmp),
+    ...(jsonSafe(shape) ? { shape } : {}),
+  };
+}
+
 /** Sources the fragment is read from. */
 interface FragmentSources {
   /** The written cellset_denoised output (footprints and denoised traces). */
@@ -253,24 +328,24 @@ interface FragmentSources {
   input: ByteSource;
 }
 
-/**
- * The report fragment of one file (JSON bytes, `<` escaped so it can sit inside a script
- * element as it is).
- */
-async function reportFragment(
-  plan: JobPlan,
-  out: FileOutputs,
+/** The cells of a fragment read back from the written outputs and the input (no displays). */
+async function readCells(
+  info: CellSetInfo,
   sources: FragmentSources,
-): Promise<Uint8Array> {
-  const info = plan.files[out.file];
+  summaries: Map<number, CellSummary>,
+  cells: ReportCell[],
+  cellOf: (
+    cell: number,
+    c: CellSummary | undefined,
+    outcome: ReportCell['outcome'],
+    display: CellDisplay,
+  ) => ReportCell,
+  bins: number,
+  numEvents: number,
+): Promise<void> {
   const T = info.numTimes;
-  const bins = binsFor(T);
   const footprintPixels = info.width * info.height;
-  const maxAmp = await binnedEvents(info, out.numEvents, sources.eventSet, bins);
-  const offsetSeconds = seriesOffsetSeconds(plan, out.file);
-  const { units } = info;
-  const summaries = new Map(out.cells.map((c) => [c.cell, c]));
-  const cells: ReportCell[] = [];
+  const maxAmp = await binnedEvents(info, numEvents, sources.eventSet, bins);
   for (let first = 0; first < info.numCells; first += CELL_READS) {
     const batch: number[] = [];
     for (let cell = first; cell < Math.min(info.numCells, first + CELL_READS); cell++)
@@ -291,27 +366,101 @@ async function reportFragment(
       maskInvalidFrames(info, raw);
       const c = summaries.get(cell);
       const outcome = c ? outcomeOf(c) : 'skipped';
-      const { d } = halfMaxContour(footprint, info.width, info.height);
-      cells.push({
-        cell,
-        name: info.names[cell],
-        status: info.statuses[cell],
-        outcome,
-        failure: c?.failure ?? null,
-        tauDecayS: finiteOrNull(c?.tauDecaySeconds),
-        tauRiseS: finiteOrNull(c?.tauRiseSeconds),
-        sn: outcome === 'skipped' ? null : finiteOrNull(c?.sn),
-        baseline: outcome === 'skipped' ? null : finiteOrNull(c?.bl),
-        lambda: outcome === 'skipped' ? null : finiteOrNull(c?.lam),
-        numEvents: c?.numEvents ?? 0,
-        eventRateHz: finiteOrNull(c?.eventRateHz) ?? 0,
-        outline: d,
-        raw: quantise(decimate(raw)),
-        denoised: outcome === 'ok' ? quantise(decimate(denoised)) : null,
-        ...encodeEvents(maxAmp.subarray(cell * bins, (cell + 1) * bins)),
-      });
+      cells.push(
+        cellOf(cell, c, outcome, {
+          outline: halfMaxContour(footprint, info.width, info.height).d,
+          raw: quantise(decimate(raw)),
+          denoised: outcome === 'ok' ? quantise(decimate(denoised)) : null,
+          ...encodeEvents(maxAmp.subarray(cell * bins, (cell + 1) * bins)),
+        }),
+      );
     }
   }
+}
+
+/** JSON text written to the sink at a time (cells are stringified one by one). */
+const WRITE_CHARS = 1 << 20;
+
+/**
+ * The report fragment of one file (JSON bytes, `<` escaped so it can sit inside a script
+ * element as it is), in memory.
+ */
+async function reportFragment(
+  plan: JobPlan,
+  out: FileOutputs,
+  sources: FragmentSources,
+  /** The cells' {@link CellDisplay}s by cell, when their chunks carried them: nothing is read. */
+  displays?: ReadonlyMap<number, CellDisplay>,
+): Promise<Uint8Array> {
+  const pieces: Uint8Array[] = [];
+  await writeReportFragment(
+    plan,
+    out,
+    sources,
+    {
+      write: async (chunk) => {
+        pieces.push(chunk.slice());
+      },
+      close: async () => {},
+      abort: async () => {},
+    },
+    displays,
+  );
+  return Buffer.concat(pieces);
+}
+
+/**
+ * {@link reportFragment}'s bytes written to `to` piece by piece (closed at the end), never
+ * the whole document at once: `JSON.stringify(fragment)` with `cells` (its last key) written
+ * cell by cell, the same bytes.
+ */
+async function writeReportFragment(
+  plan: JobPlan,
+  out: FileOutputs,
+  sources: FragmentSources,
+  to: ByteSink,
+  displays?: ReadonlyMap<number, CellDisplay>,
+): Promise<void> {
+  const info = plan.files[out.file];
+  const T = info.numTimes;
+  const bins = binsFor(T);
+  const { units } = info;
+  const summaries = new Map(out.cells.map((c) => [c.cell, c]));
+  const cells: ReportCell[] = [];
+  const cellOf = (
+    cell: number,
+    c: CellSummary | undefined,
+    outcome: ReportCell['outcome'],
+    display: CellDisplay,
+  ): ReportCell => ({
+    cell,
+    name: info.names[cell],
+    status: info.statuses[cell],
+    outcome,
+    failure: c?.failure ?? null,
+    tauDecayS: finiteOrNull(c?.tauDecaySeconds),
+    tauRiseS: finiteOrNull(c?.tauRiseSeconds),
+    sn: outcome === 'skipped' ? null : finiteOrNull(c?.sn),
+    baseline: outcome === 'skipped' ? null : finiteOrNull(c?.bl),
+    lambda: outcome === 'skipped' ? null : finiteOrNull(c?.lam),
+    numEvents: c?.numEvents ?? 0,
+    eventRateHz: finiteOrNull(c?.eventRateHz) ?? 0,
+    outline: display.outline,
+    raw: display.raw,
+    denoised: outcome === 'ok' ? display.denoised : null,
+    events: display.events,
+    eventStep: display.eventStep,
+  });
+  let precomputed = displays !== undefined;
+  for (let cell = 0; precomputed && cell < info.numCells; cell++)
+    precomputed = displays?.has(cell) === true && summaries.has(cell);
+  if (precomputed && displays !== undefined) {
+    for (let cell = 0; cell < info.numCells; cell++) {
+      const c = summaries.get(cell) as CellSummary;
+      cells.push(cellOf(cell, c, outcomeOf(c), displays.get(cell) as CellDisplay));
+    }
+  } else await readCells(info, sources, summaries, cells, cellOf, bins, out.numEvents);
+  const offsetSeconds = seriesOffsetSeconds(plan, out.file);
   const fragment: ReportFragment = {
     version: 1,
     file: out.file,
@@ -326,10 +475,35 @@ async function reportFragment(
     width: info.width,
     height: info.height,
     bins: bins === T ? 1 : bins,
-    cells,
+    cells: [],
   };
-  return new TextEncoder().encode(JSON.stringify(fragment).replaceAll('<', '\\u003c'));
+  const encoder = new TextEncoder();
+  const escapeLt = (json: string) => json.replaceAll('<', '\\u003c');
+  // '{…,"cells":[]}' without its closing ']}'.
+  let text = escapeLt(JSON.stringify(fragment).slice(0, -2));
+  for (let k = 0; k < cells.length; k++) {
+    text += (k === 0 ? '' : ',') + escapeLt(JSON.stringify(cells[k]));
+    if (text.length >= WRITE_CHARS) {
+      await to.write(encoder.encode(text));
+      text = '';
+    }
+  }
+  await to.write(encoder.encode(`${text}]}`));
+  await to.close();
 }
 
-export type { FragmentSources, QuantisedTrace, ReportCell, ReportFragment };
-export { binOf, binStart, binsFor, decimate, GAP, MAX_POINTS, NUM_BINS, quantise, reportFragment };
+export type { CellDisplay, FragmentSources, QuantisedTrace, ReportCell, ReportFragment };
+export {
+  binOf,
+  binStart,
+  binsFor,
+  cellDisplay,
+  decimate,
+  displayTrace,
+  GAP,
+  MAX_POINTS,
+  NUM_BINS,
+  quantise,
+  reportFragment,
+  writeReportFragment,
+};

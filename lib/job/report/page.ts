@@ -7,7 +7,7 @@
  *
  * each JSON in a `<script type="application/json">` element (the fragments escape `<`).
  */
-import type { ByteSink } from '../../bytes.js';
+import type { ByteSink, ByteSource } from '../../bytes.js';
 import { InternalError } from '../../errors.js';
 import { REPORT_NAME } from '../outputs.js';
 import { hashingSink } from '../publish.js';
@@ -17,6 +17,8 @@ import { REPORT_CSS, REPORT_JS } from './client.js';
 import { UPLOT_CSS, UPLOT_JS, UPLOT_LICENSE, UPLOT_VERSION } from './uplotAssets.generated.js';
 
 const encoder = new TextEncoder();
+/** Fragment bytes read at a time. */
+const READ_BYTES = 4 * 1024 * 1024;
 
 /**
  * What the page says about the run. Nothing that differs between two runs of the same job (no
@@ -89,13 +91,17 @@ const FRAGMENT_CLOSE = encoder.encode('</script>\n');
 /** Writes report.html from the files' fragments (in file order), one fragment at a time. */
 async function writeReport(
   run: ReportRun,
-  fragments: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  /** Each fragment whole, or as its pieces in order. */
+  fragments:
+    | AsyncIterable<Uint8Array | AsyncIterable<Uint8Array>>
+    | Iterable<Uint8Array | AsyncIterable<Uint8Array>>,
   to: ByteSink,
 ): Promise<void> {
   await to.write(encoder.encode(head(run)));
   for await (const fragment of fragments) {
     await to.write(FRAGMENT_OPEN);
-    await to.write(fragment);
+    if (fragment instanceof Uint8Array) await to.write(fragment);
+    else for await (const piece of fragment) await to.write(piece);
     await to.write(FRAGMENT_CLOSE);
   }
   await to.write(encoder.encode(tail()));
@@ -108,13 +114,32 @@ async function stageReport(
   numFiles: number,
   run: ReportRun,
 ): Promise<StoredObject> {
-  async function* fragments(): AsyncGenerator<Uint8Array> {
+  const missing = (key: string, cause?: unknown) =>
+    new InternalError(`report fragment ${key} is missing`, 'MissingRecord', { cause });
+  // A fragment is read READ_BYTES at a time: a file of many cells has one of many megabytes.
+  async function* pieces(
+    key: string,
+    source: ByteSource,
+    size: number,
+  ): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < size; at += READ_BYTES) {
+      const piece = await source.read(at, Math.min(READ_BYTES, size - at));
+      if (piece.byteLength === 0) throw missing(key);
+      yield piece;
+    }
+  }
+  async function* fragments(): AsyncGenerator<AsyncIterable<Uint8Array>> {
     for (let file = 0; file < numFiles; file++) {
-      const fragment = await store.getWork(WORK.report(file));
-      if (fragment === null) {
-        throw new InternalError(`report fragment ${WORK.report(file)} is missing`, 'MissingRecord');
+      const key = WORK.report(file);
+      let source: ByteSource;
+      let size: number;
+      try {
+        source = await store.workSource(key);
+        size = await source.size();
+      } catch (error) {
+        throw missing(key, error);
       }
-      yield fragment;
+      yield pieces(key, source, size);
     }
   }
   const sink = hashingSink(REPORT_NAME, store.workSink(WORK.staged(REPORT_NAME)));

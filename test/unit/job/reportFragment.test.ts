@@ -19,8 +19,10 @@ import {
   type QuantisedTrace,
   quantise,
   type ReportFragment,
+  reportFragment,
 } from '../../../lib/job/report/fragment.js';
 import { assembleStage, chunkStage, finalizeStage, planStage } from '../../../lib/job/stages.js';
+import { WORK } from '../../../lib/job/store.js';
 import { syntheticCellSet } from '../../e2e/syntheticCellSet.js';
 import { memoryStore } from '../../helpers/memoryStore.js';
 
@@ -161,5 +163,49 @@ describe('report.html of a job', () => {
         expect(c.outline).toMatch(/^M/);
       }
     }
+  });
+});
+
+describe('report fragment from the chunks', () => {
+  it('is byte for byte the fragment read back from the written outputs, failed cells included', async () => {
+    // Prepare: a decimated file whose cell 2 is flat (it cannot be deconvolved at p = 2)
+    const bytes = await syntheticCellSet({ numCells: 6, numTimes: 3000, seed: 5 });
+    const input = await openCellSet(memorySource('in0.isxd', bytes));
+    const footprintBytes = 4 * input.width * input.height;
+    const at = 2 * (footprintBytes + 4 * 3000) + footprintBytes;
+    new Float32Array(bytes.buffer, bytes.byteOffset + at, 3000).fill(4);
+    const source = memorySource('in0.isxd', bytes);
+    const store = memoryStore([source]);
+    const job = await planStage(store, {
+      run: { runId: 'display-run', executionId: 'local:display', account: 'test' },
+      inputs: ['in0.isxd'],
+      params: parseToolParams({ p: 2 }),
+      options: DEFAULT_JOB_OPTIONS,
+      existsHint: 'pass --overwrite',
+    });
+    const results = [];
+    for (const item of job.plan.items) results.push(await chunkStage(store, job, item));
+    expect(results.every((r) => r.displays?.length === r.cellEnd - r.cellStart)).toBe(true);
+    // Act: Assemble joins the chunks' displays
+    const record = await assembleStage(store, job, 0);
+    const joined = store.work.get(WORK.report(0))!;
+    // Assess: the same bytes as reading every cell back from the outputs
+    const readBack = await reportFragment(job.plan, record.outputs, {
+      cellSet: memorySource('out', store.work.get(WORK.staged(record.outputs.cellSetName))!),
+      eventSet: memorySource('ev', store.work.get(WORK.staged(record.outputs.eventSetName))!),
+      input: source,
+    });
+    expect(record.outputs.cells[2].failure).not.toBeNull();
+    expect(Buffer.from(joined).equals(Buffer.from(readBack))).toBe(true);
+    const fragment = JSON.parse(new TextDecoder().decode(joined)) as ReportFragment;
+    expect(fragment.cells.map((c) => c.outcome)).toEqual(['ok', 'ok', 'failed', 'ok', 'ok', 'ok']);
+    // and Assemble takes them from the chunk records, reading no cell back
+    const key = WORK.chunkResult(0, 0);
+    const chunk = JSON.parse(new TextDecoder().decode(store.work.get(key)!));
+    chunk.displays[0].outline = 'M0 0h1';
+    store.work.set(key, new TextEncoder().encode(JSON.stringify(chunk)));
+    await assembleStage(store, job, 0);
+    const again = JSON.parse(new TextDecoder().decode(store.work.get(WORK.report(0))!));
+    expect(again.cells[0].outline).toBe('M0 0h1');
   });
 });
