@@ -274,12 +274,7 @@ function forwardPass(
 ): number {
   const T = yt.length;
   let n = 0;
-  if (m === null) {
-    // Every frame observed: one pool (fl32(y_t − shift), 1, 1, t, 1) per frame.
-    for (let t = 0; t < T; t++)
-      n = pushPool(h, sMin, P, pe, false, n, f32(yt[t] - shift), 1, 1, t, 1);
-    return n;
-  }
+  if (m === null) return forwardPassDense(yt, h, sMin, P, pe, shift);
   for (let t = 0; t < T; t++) {
     const obs = m[t] !== 0;
     n = pushPool(
@@ -299,6 +294,57 @@ function forwardPass(
   return n;
 }
 
+/**
+ * {@link forwardPass} without gaps: {@link pushPool} written out for pools (fl32(y_t − shift), 1,
+ * 1, t, 1), with the top pool's end level kept in a local (same operations, same order, so the
+ * same pools bit for bit; it saves the call and the store-to-load round trip of the test).
+ */
+function forwardPassDense(
+  yt: ArrayLike<number>,
+  h: Float64Array,
+  sMin: number,
+  P: Pools,
+  pe: Float64Array,
+  shift: number,
+): number {
+  const { v: pv, w: pw, t: pt, l: pl } = P;
+  const T = yt.length;
+  let n = 0;
+  // End level of pool n − 1 (pe[n − 1]), −∞ while the stack is empty.
+  let eTop = Number.NEGATIVE_INFINITY;
+  for (let t = 0; t < T; t++) {
+    let v = f32(yt[t] - shift);
+    let w = 1;
+    let l = 1;
+    let start = t;
+    let level = v;
+    if (n > 0 && (pw[n - 1] === 0 || eTop > level)) {
+      // Merge backwards while pool A = n − 1 and the new pool violate the constraint (§4).
+      for (;;) {
+        n--;
+        const lA = pl[n];
+        const hA = h[lA];
+        v = f32(pv[n] + f32(hA * v));
+        w = f32(pw[n] + f32(h[2 * lA] * w));
+        l += lA;
+        start = pt[n];
+        level = ratio(v, w);
+        if (n === 0) break;
+        const wA = pw[n - 1];
+        if (!(wA === 0 || w === 0 || pe[n - 1] > level)) break;
+      }
+    }
+    pv[n] = v;
+    pw[n] = w;
+    pt[n] = start;
+    pl[n] = l;
+    eTop = w === 0 ? 0 : f32(f32(level * h[l]) + sMin);
+    pe[n] = eTop;
+    n++;
+  }
+  return n;
+}
+
 /** Warm restart of §4: walk the pools left to right, merging backwards while they violate. */
 function warmRestart(
   h: Float64Array,
@@ -311,6 +357,56 @@ function warmRestart(
   let n = 0;
   for (let i = 0; i < P.n; i++) {
     n = pushPool(h, sMin, P, pe, gaps, n, pv[i], pw[i], pq[i], pt[i], pl[i]);
+  }
+  return n;
+}
+
+/**
+ * Without gaps: v_i ← fl32(v_i − fl32(φ·fl32(1 − g^{ℓ_i}))) for every pool (the last one's weight
+ * is 1 when `lastWeightOne`, as §5.1 shifts it), fused with {@link warmRestart} (s_min = 0) in
+ * one walk over the pools: the same operations in the same order as the two loops one after the
+ * other, since pool i is read before the restart writes at index n ≤ i.
+ */
+function shiftRestartDense(
+  h: Float64Array,
+  P: Pools,
+  pe: Float64Array,
+  phi: number,
+  lastWeightOne: boolean,
+): number {
+  const { v: pv, w: pw, t: pt, l: pl } = P;
+  const count = P.n;
+  let n = 0;
+  let eTop = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count; i++) {
+    let l = pl[i];
+    const weight = lastWeightOne && i === count - 1 ? 1 : f32(1 - h[l]);
+    let v = f32(pv[i] - f32(phi * weight));
+    let w = pw[i];
+    let start = pt[i];
+    let level = ratio(v, w);
+    if (n > 0 && (pw[n - 1] === 0 || w === 0 || eTop > level)) {
+      for (;;) {
+        n--;
+        const lA = pl[n];
+        const hA = h[lA];
+        v = f32(pv[n] + f32(hA * v));
+        w = f32(pw[n] + f32(h[2 * lA] * w));
+        l += lA;
+        start = pt[n];
+        level = ratio(v, w);
+        if (n === 0) break;
+        const wA = pw[n - 1];
+        if (!(wA === 0 || w === 0 || pe[n - 1] > level)) break;
+      }
+    }
+    pv[n] = v;
+    pw[n] = w;
+    pt[n] = start;
+    pl[n] = l;
+    eTop = w === 0 ? 0 : f32(f32(level * h[l]) + 0);
+    pe[n] = eTop;
+    n++;
   }
   return n;
 }
@@ -801,10 +897,14 @@ function solveKnownBaseline(S: State, thresh: number): number {
     const gamma = f32(rss - thresh);
     const delta = noiseStep(a, beta, gamma);
     lam = f32(lam + delta);
-    const last = P.n - 1;
-    for (let i = 0; i < last; i++) P.v[i] = f32(P.v[i] - f32(delta * shiftWeight(S, i)));
-    P.v[last] = f32(P.v[last] - f32(delta * lastShiftWeight(S)));
-    P.n = warmRestart(S.h, 0, P, S.e, S.m !== null);
+    if (S.m === null) {
+      P.n = shiftRestartDense(S.h, P, S.e, delta, true);
+    } else {
+      const last = P.n - 1;
+      for (let i = 0; i < last; i++) P.v[i] = f32(P.v[i] - f32(delta * shiftWeight(S, i)));
+      P.v[last] = f32(P.v[last] - f32(delta * lastShiftWeight(S)));
+      P.n = warmRestart(S.h, 0, P, S.e, true);
+    }
     reconstruct(P, g, 0, S.c, true);
     rss = residual(S, 0, r);
   }
@@ -938,8 +1038,12 @@ function solveUnknownBaseline(
     let phi = noiseStep(a, beta, gamma);
     if (opts.bNonneg) phi = atLeast(phi, f32(-b / omg));
     b = f32(b + f32(phi * omg));
-    for (let i = 0; i < P.n; i++) P.v[i] = f32(P.v[i] - f32(phi * shiftWeight(S, i)));
-    P.n = warmRestart(S.h, 0, P, S.e, S.m !== null);
+    if (S.m === null) {
+      P.n = shiftRestartDense(S.h, P, S.e, phi, false);
+    } else {
+      for (let i = 0; i < P.n; i++) P.v[i] = f32(P.v[i] - f32(phi * shiftWeight(S, i)));
+      P.n = warmRestart(S.h, 0, P, S.e, true);
+    }
     const delta = f32(rebase(reconstructMean(S, yb)) - b);
     b = f32(b + delta);
     const dLam = f32(-delta / omg);
