@@ -129,6 +129,9 @@ interface Workspace {
   e: Float64Array;
   /** Entries of h at and beyond this index are 0 (so a new table only clears what was written). */
   hDirty: number;
+  /** g of the table in h (NaN: none), valid on [0, hValid): a given g is the same for every cell. */
+  hG: number;
+  hValid: number;
   /** Σc from the last {@link residual} call (the λ-search stopping test reads it). */
   totalC: number;
   /** Float64 sums handed back by the hot loops. */
@@ -165,6 +168,8 @@ function workspace(T: number): Workspace {
     aux: new Float64Array(cap),
     e: new Float64Array(cap),
     hDirty: 0,
+    hG: Number.NaN,
+    hValid: 0,
     totalC: 0,
     sums: new Float64Array(4),
     tau: new Float64Array(cap),
@@ -404,7 +409,8 @@ function shiftRestartDense(
     pw[n] = w;
     pt[n] = start;
     pl[n] = l;
-    eTop = w === 0 ? 0 : f32(f32(level * h[l]) + 0);
+    // fl32(x + 0) = x + 0 for a float32 x (s_min = 0): the outer rounding of pushPool is exact.
+    eTop = w === 0 ? 0 : f32(level * h[l]) + 0;
     pe[n] = eTop;
     n++;
   }
@@ -1028,8 +1034,9 @@ function solveUnknownBaseline(
     count++;
     const g = S.g;
     const omg = f32(1 - g);
-    const centre = tauCentre(S);
     const ws = S.ws;
+    // residualForStep computed the centre of these very pools (nothing changed them since).
+    const centre = ws.stepReady ? ws.stepCentre : tauCentre(S);
     const { a, beta } =
       ws.stepReady && Object.is(centre, ws.stepCentre)
         ? { a: ws.stepA, beta: ws.stepBeta }
@@ -1072,6 +1079,7 @@ function solveUnknownBaseline(
  */
 function adoptG(S: State, g: number, b: number, lam: number): void {
   S.ws.tauReady = false;
+  S.ws.hG = Number.NaN; // h is rewritten below (exp/log powers, not powTable's)
   S.g = f32(g);
   const h = S.h;
   const lnG = Math.log(S.g);
@@ -1229,7 +1237,13 @@ function makeState(
   copyFloat32(y, m, yf);
   const g32 = f32(g);
   const h = ws.h.subarray(0, 2 * T + 1);
-  powTable(g32, h, ws);
+  // Same g as the last table (a given g is shared by every cell): h_k = fl32(g^k) does not depend
+  // on T, so the table is reused when it covers 2T + 1 entries.
+  if (!(ws.hG === g32 && ws.hValid >= h.length)) {
+    powTable(g32, h, ws);
+    ws.hG = g32;
+    ws.hValid = h.length;
+  }
   ws.pools.n = 0;
   ws.tauReady = false;
   ws.stepReady = false;
