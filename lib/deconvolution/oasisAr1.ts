@@ -1142,6 +1142,13 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
   let sq = 0;
   for (let t = 0; t < T; t++) if (m === null || m[t] !== 0) sq += yb[t] * yb[t];
   let rss = f32(sq);
+  // Float64 Σ r² (r = fl32(c − y), t order, from 0) of each current segment, keyed by the
+  // candidate opening it (+1; 0 for the first segment): a span's RSS before its split is the sum
+  // stored when it was made, so only the refit pass touches its frames. On c = 0 the first
+  // segment's sum is sq (r = −y, the same products in the same order).
+  const segSum = new Float64Array(nCand + 1);
+  segSum[0] = sq;
+  const sums = S.ws.sums;
   for (const i of order) {
     let lo = i - 1;
     while (lo >= 0 && active[lo] === 0) lo--;
@@ -1150,38 +1157,32 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
     const start = lo < 0 ? 0 : pos[lo];
     const end = hi >= nCand ? T : pos[hi];
     active[i] = 1;
-    rss = f32(rss - spanRss(yb, c, m, start, end));
-    fitSegment(yb, m, h, c, start, pos[i]);
-    fitSegment(yb, m, h, c, pos[i], end);
-    rss = f32(rss + spanRss(yb, c, m, start, end));
+    rss = f32(rss - f32(segSum[lo + 1]));
+    fitSegmentRss(yb, m, h, c, start, pos[i], 0, sums);
+    const left = sums[0];
+    fitSegmentRss(yb, m, h, c, pos[i], end, left, sums);
+    segSum[lo + 1] = left;
+    segSum[i + 1] = sums[0];
+    // sums[1]: Σ r² over the whole span in t order, as one pass after both refits would sum it.
+    rss = f32(rss + f32(sums[1]));
     if (rss < thresh) break;
   }
 }
 
-function spanRss(
-  yb: Float64Array,
-  c: Float64Array,
-  m: Uint8Array | null,
-  start: number,
-  end: number,
-): number {
-  let s = 0;
-  for (let t = start; t < end; t++) {
-    if (m !== null && m[t] === 0) continue;
-    const r = f32(c[t] - yb[t]); // residual r = c − y, a float32 array
-    s += r * r;
-  }
-  return f32(s); // rᵀr over the span, one float32 dot product
-}
-
-/** Closed-form refit of one free-decay segment: level max(0, ⟨h, y⟩)/⟨h, h⟩, c = level·h_k. */
-function fitSegment(
+/**
+ * Closed-form refit of one free-decay segment [start, end) (level max(0, ⟨h, y⟩)/⟨h, h⟩,
+ * c = level·h_k), then over the observed frames of the refit span
+ * r = fl32(c − y): sums[0] = Σ r² from 0 and sums[1] = carry + Σ r², both float64 in t order.
+ */
+function fitSegmentRss(
   yb: Float64Array,
   m: Uint8Array | null,
   h: Float64Array,
   c: Float64Array,
   start: number,
   end: number,
+  carry: number,
+  sums: Float64Array,
 ): void {
   let v = 0;
   let w = 0;
@@ -1192,7 +1193,18 @@ function fitSegment(
     w += hk * hk;
   }
   const level = w === 0 ? 0 : f32(nonneg(f32(v)) / f32(w));
-  for (let t = start; t < end; t++) c[t] = f32(level * h[t - start]);
+  let own = 0;
+  let cont = carry;
+  for (let t = start; t < end; t++) {
+    const ct = f32(level * h[t - start]);
+    c[t] = ct;
+    if (m !== null && m[t] === 0) continue;
+    const r = f32(ct - yb[t]); // residual r = c − y, a float32 array
+    own += r * r;
+    cont += r * r;
+  }
+  sums[0] = own;
+  sums[1] = cont;
 }
 
 /** s₀ = 0, s_t = fl32(c_t − fl32(g·c_{t−1})) (§4 "Spikes"). */
