@@ -1139,8 +1139,9 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
   // RSS = fl32(yᵀy), then updated in float32 as each split goes (§5.4 step 4, §5.5): the stop
   // decision follows this running float32 value, whose rounding (an ulp of ‖y‖², not of the
   // residual) decides the last spike on long traces with drift.
-  let sq = 0;
-  for (let t = 0; t < T; t++) if (m === null || m[t] !== 0) sq += yb[t] * yb[t];
+  // (The O(T) sum is its own function: code V8 compiles mid-loop there would otherwise enter the
+  // split loop below without feedback for its calls and deoptimize on every call.)
+  const sq = observedSumSquares(yb, m, T);
   let rss = f32(sq);
   // Float64 Σ r² (r = fl32(c − y), t order, from 0) of each current segment, keyed by the
   // candidate opening it (+1; 0 for the first segment): a span's RSS before its split is the sum
@@ -1167,6 +1168,13 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
     rss = f32(rss + f32(sums[1]));
     if (rss < thresh) break;
   }
+}
+
+/** Σ over observed frames of yb_t², float64 in t order. */
+function observedSumSquares(yb: Float64Array, m: Uint8Array | null, T: number): number {
+  let sq = 0;
+  for (let t = 0; t < T; t++) if (m === null || m[t] !== 0) sq += yb[t] * yb[t];
+  return sq;
 }
 
 /**
