@@ -1082,16 +1082,31 @@ function adoptG(S: State, g: number, b: number, lam: number): void {
   S.ws.hG = Number.NaN; // h is rewritten below (exp/log powers, not powTable's)
   S.g = f32(g);
   const h = S.h;
-  const lnG = Math.log(S.g);
+  // The O(T) loops are functions of their own (see tauSums: OSR-compiled code would meet the
+  // calls below without feedback and deoptimize on every call).
+  clearTail(h, expPowers(S.g, h), S.ws);
+  refitPools(S, h, f32(f32(b / f32(1 - S.g)) + lam));
+  lastPoolCorrection(S, lam);
+  const P = S.pools;
+  P.n = warmRestart(h, 0, P, S.e, S.m !== null);
+  reconstruct(P, S.g, 0, S.c);
+}
+
+/** h_k = fl32(exp(k·ln g)) up to the first 0 (§5.3 step 5); returns that k. */
+function expPowers(g: number, h: Float64Array): number {
+  const lnG = Math.log(g);
   let k = 0;
   for (; k < h.length; k++) {
     h[k] = f32(Math.exp(lnG * k));
     if (h[k] === 0) break;
   }
-  clearTail(h, k, S.ws);
+  return k;
+}
+
+/** Every pool's v, w, q recomputed from the data with the new h (§5.3 step 5). */
+function refitPools(S: State, h: Float64Array, shift: number): void {
   const P = S.pools;
   const { y, m } = S;
-  const shift = f32(f32(b / f32(1 - S.g)) + lam);
   for (let i = 0; i < P.n; i++) {
     const t0 = P.t[i];
     const l = P.l[i];
@@ -1109,9 +1124,6 @@ function adoptG(S: State, g: number, b: number, lam: number): void {
     P.v[i] = f32(f32(v) - f32(shift * sw));
     P.w[i] = f32(w);
   }
-  lastPoolCorrection(S, lam);
-  P.n = warmRestart(h, 0, P, S.e, S.m !== null);
-  reconstruct(P, S.g, 0, S.c);
 }
 
 /**
