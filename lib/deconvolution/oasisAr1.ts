@@ -1171,13 +1171,20 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
     const end = hi >= nCand ? T : pos[hi];
     active[i] = 1;
     rss = f32(rss - f32(segSum[lo + 1]));
-    fitSegmentRss(yb, m, h, c, start, pos[i], 0, sums);
-    const left = sums[0];
-    fitSegmentRss(yb, m, h, c, pos[i], end, left, sums);
-    segSum[lo + 1] = left;
-    segSum[i + 1] = sums[0];
-    // sums[1]: Σ r² over the whole span in t order, as one pass after both refits would sum it.
-    rss = f32(rss + f32(sums[1]));
+    if (m === null) {
+      splitRefitDense(yb, h, c, start, pos[i], end, sums);
+    } else {
+      fitSegmentRss(yb, m, h, c, start, pos[i], 0, sums);
+      const left = sums[0];
+      fitSegmentRss(yb, m, h, c, pos[i], end, left, sums);
+      sums[2] = sums[1];
+      sums[1] = sums[0];
+      sums[0] = left;
+    }
+    segSum[lo + 1] = sums[0];
+    segSum[i + 1] = sums[1];
+    // sums[2]: Σ r² over the whole span in t order, as one pass after both refits would sum it.
+    rss = f32(rss + f32(sums[2]));
     if (rss < thresh) break;
   }
 }
@@ -1187,6 +1194,71 @@ function observedSumSquares(yb: Float64Array, m: Uint8Array | null, T: number): 
   let sq = 0;
   for (let t = 0; t < T; t++) if (m === null || m[t] !== 0) sq += yb[t] * yb[t];
   return sq;
+}
+
+/**
+ * Without gaps, the two {@link fitSegmentRss} calls of a split at `pos` in three loops instead of
+ * four: the right half's ⟨h, y⟩, ⟨h, h⟩ sums run in the same loop as the left half's refit and
+ * RSS (independent chains, each summed in its own t order, so the same values). sums[0], sums[1]:
+ * Σ r² of the left and right half from 0; sums[2]: Σ r² over [start, end) in t order.
+ */
+function splitRefitDense(
+  yb: Float64Array,
+  h: Float64Array,
+  c: Float64Array,
+  start: number,
+  pos: number,
+  end: number,
+  sums: Float64Array,
+): void {
+  const nL = pos - start;
+  const nR = end - pos;
+  let vL = 0;
+  let wL = 0;
+  for (let k = 0; k < nL; k++) {
+    const hk = h[k];
+    vL += hk * yb[start + k];
+    wL += hk * hk;
+  }
+  const levelL = wL === 0 ? 0 : f32(nonneg(f32(vL)) / f32(wL));
+  let ownL = 0;
+  let vR = 0;
+  let wR = 0;
+  const both = Math.min(nL, nR);
+  let k = 0;
+  for (; k < both; k++) {
+    const ct = f32(levelL * h[k]);
+    c[start + k] = ct;
+    const r = f32(ct - yb[start + k]);
+    ownL += r * r;
+    const hk = h[k];
+    vR += hk * yb[pos + k];
+    wR += hk * hk;
+  }
+  for (let j = k; j < nL; j++) {
+    const ct = f32(levelL * h[j]);
+    c[start + j] = ct;
+    const r = f32(ct - yb[start + j]);
+    ownL += r * r;
+  }
+  for (let j = k; j < nR; j++) {
+    const hk = h[j];
+    vR += hk * yb[pos + j];
+    wR += hk * hk;
+  }
+  const levelR = wR === 0 ? 0 : f32(nonneg(f32(vR)) / f32(wR));
+  let ownR = 0;
+  let total = ownL;
+  for (let j = 0; j < nR; j++) {
+    const ct = f32(levelR * h[j]);
+    c[pos + j] = ct;
+    const r = f32(ct - yb[pos + j]);
+    ownR += r * r;
+    total += r * r;
+  }
+  sums[0] = ownL;
+  sums[1] = ownR;
+  sums[2] = total;
 }
 
 /**
