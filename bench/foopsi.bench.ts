@@ -42,7 +42,7 @@ function goal(p: number, T: number): number {
 /**
  * Hard p = 1 inputs (issue 14), timed on the first HARD_TRACES traces of the anchor's p = 1 sets.
  * CaImAn was not timed on them; `caiman` gives the CaImAn time each is compared with and `basis`
- * says why it bounds CaImAn's time from below:
+ * says where it comes from (a lower bound of CaImAn's time, or an estimate where noted):
  * - 'default + stage': CaImAn runs its whole default pipeline (the anchor's median at this T)
  *   and then an extra stage (s_min = 0: greedy L0 refits; optimize_g: L-BFGS-B on g), so the
  *   anchor median is a lower bound;
