@@ -129,6 +129,9 @@ interface Workspace {
   e: Float64Array;
   /** Entries of h at and beyond this index are 0 (so a new table only clears what was written). */
   hDirty: number;
+  /** g of the table in h (NaN: none), valid on [0, hValid): a given g is the same for every cell. */
+  hG: number;
+  hValid: number;
   /** Σc from the last {@link residual} call (the λ-search stopping test reads it). */
   totalC: number;
   /** Float64 sums handed back by the hot loops. */
@@ -165,6 +168,8 @@ function workspace(T: number): Workspace {
     aux: new Float64Array(cap),
     e: new Float64Array(cap),
     hDirty: 0,
+    hG: Number.NaN,
+    hValid: 0,
     totalC: 0,
     sums: new Float64Array(4),
     tau: new Float64Array(cap),
@@ -274,12 +279,7 @@ function forwardPass(
 ): number {
   const T = yt.length;
   let n = 0;
-  if (m === null) {
-    // Every frame observed: one pool (fl32(y_t − shift), 1, 1, t, 1) per frame.
-    for (let t = 0; t < T; t++)
-      n = pushPool(h, sMin, P, pe, false, n, f32(yt[t] - shift), 1, 1, t, 1);
-    return n;
-  }
+  if (m === null) return forwardPassDense(yt, h, sMin, P, pe, shift);
   for (let t = 0; t < T; t++) {
     const obs = m[t] !== 0;
     n = pushPool(
@@ -299,6 +299,57 @@ function forwardPass(
   return n;
 }
 
+/**
+ * {@link forwardPass} without gaps: {@link pushPool} written out for pools (fl32(y_t − shift), 1,
+ * 1, t, 1), with the top pool's end level kept in a local (same operations, same order, so the
+ * same pools bit for bit; it saves the call and the store-to-load round trip of the test).
+ */
+function forwardPassDense(
+  yt: ArrayLike<number>,
+  h: Float64Array,
+  sMin: number,
+  P: Pools,
+  pe: Float64Array,
+  shift: number,
+): number {
+  const { v: pv, w: pw, t: pt, l: pl } = P;
+  const T = yt.length;
+  let n = 0;
+  // End level of pool n − 1 (pe[n − 1]), −∞ while the stack is empty.
+  let eTop = Number.NEGATIVE_INFINITY;
+  for (let t = 0; t < T; t++) {
+    let v = f32(yt[t] - shift);
+    let w = 1;
+    let l = 1;
+    let start = t;
+    let level = v;
+    if (n > 0 && (pw[n - 1] === 0 || eTop > level)) {
+      // Merge backwards while pool A = n − 1 and the new pool violate the constraint (§4).
+      for (;;) {
+        n--;
+        const lA = pl[n];
+        const hA = h[lA];
+        v = f32(pv[n] + f32(hA * v));
+        w = f32(pw[n] + f32(h[2 * lA] * w));
+        l += lA;
+        start = pt[n];
+        level = ratio(v, w);
+        if (n === 0) break;
+        const wA = pw[n - 1];
+        if (!(wA === 0 || w === 0 || pe[n - 1] > level)) break;
+      }
+    }
+    pv[n] = v;
+    pw[n] = w;
+    pt[n] = start;
+    pl[n] = l;
+    eTop = w === 0 ? 0 : f32(f32(level * h[l]) + sMin);
+    pe[n] = eTop;
+    n++;
+  }
+  return n;
+}
+
 /** Warm restart of §4: walk the pools left to right, merging backwards while they violate. */
 function warmRestart(
   h: Float64Array,
@@ -311,6 +362,57 @@ function warmRestart(
   let n = 0;
   for (let i = 0; i < P.n; i++) {
     n = pushPool(h, sMin, P, pe, gaps, n, pv[i], pw[i], pq[i], pt[i], pl[i]);
+  }
+  return n;
+}
+
+/**
+ * Without gaps: v_i ← fl32(v_i − fl32(φ·fl32(1 − g^{ℓ_i}))) for every pool (the last one's weight
+ * is 1 when `lastWeightOne`, as §5.1 shifts it), fused with {@link warmRestart} (s_min = 0) in
+ * one walk over the pools: the same operations in the same order as the two loops one after the
+ * other, since pool i is read before the restart writes at index n ≤ i.
+ */
+function shiftRestartDense(
+  h: Float64Array,
+  P: Pools,
+  pe: Float64Array,
+  phi: number,
+  lastWeightOne: boolean,
+): number {
+  const { v: pv, w: pw, t: pt, l: pl } = P;
+  const count = P.n;
+  let n = 0;
+  let eTop = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count; i++) {
+    let l = pl[i];
+    const weight = lastWeightOne && i === count - 1 ? 1 : f32(1 - h[l]);
+    let v = f32(pv[i] - f32(phi * weight));
+    let w = pw[i];
+    let start = pt[i];
+    let level = ratio(v, w);
+    if (n > 0 && (pw[n - 1] === 0 || w === 0 || eTop > level)) {
+      for (;;) {
+        n--;
+        const lA = pl[n];
+        const hA = h[lA];
+        v = f32(pv[n] + f32(hA * v));
+        w = f32(pw[n] + f32(h[2 * lA] * w));
+        l += lA;
+        start = pt[n];
+        level = ratio(v, w);
+        if (n === 0) break;
+        const wA = pw[n - 1];
+        if (!(wA === 0 || w === 0 || pe[n - 1] > level)) break;
+      }
+    }
+    pv[n] = v;
+    pw[n] = w;
+    pt[n] = start;
+    pl[n] = l;
+    // fl32(x + 0) = x + 0 for a float32 x (s_min = 0): the outer rounding of pushPool is exact.
+    eTop = w === 0 ? 0 : f32(level * h[l]) + 0;
+    pe[n] = eTop;
+    n++;
   }
   return n;
 }
@@ -801,10 +903,14 @@ function solveKnownBaseline(S: State, thresh: number): number {
     const gamma = f32(rss - thresh);
     const delta = noiseStep(a, beta, gamma);
     lam = f32(lam + delta);
-    const last = P.n - 1;
-    for (let i = 0; i < last; i++) P.v[i] = f32(P.v[i] - f32(delta * shiftWeight(S, i)));
-    P.v[last] = f32(P.v[last] - f32(delta * lastShiftWeight(S)));
-    P.n = warmRestart(S.h, 0, P, S.e, S.m !== null);
+    if (S.m === null) {
+      P.n = shiftRestartDense(S.h, P, S.e, delta, true);
+    } else {
+      const last = P.n - 1;
+      for (let i = 0; i < last; i++) P.v[i] = f32(P.v[i] - f32(delta * shiftWeight(S, i)));
+      P.v[last] = f32(P.v[last] - f32(delta * lastShiftWeight(S)));
+      P.n = warmRestart(S.h, 0, P, S.e, true);
+    }
     reconstruct(P, g, 0, S.c, true);
     rss = residual(S, 0, r);
   }
@@ -928,8 +1034,9 @@ function solveUnknownBaseline(
     count++;
     const g = S.g;
     const omg = f32(1 - g);
-    const centre = tauCentre(S);
     const ws = S.ws;
+    // residualForStep computed the centre of these very pools (nothing changed them since).
+    const centre = ws.stepReady ? ws.stepCentre : tauCentre(S);
     const { a, beta } =
       ws.stepReady && Object.is(centre, ws.stepCentre)
         ? { a: ws.stepA, beta: ws.stepBeta }
@@ -938,8 +1045,12 @@ function solveUnknownBaseline(
     let phi = noiseStep(a, beta, gamma);
     if (opts.bNonneg) phi = atLeast(phi, f32(-b / omg));
     b = f32(b + f32(phi * omg));
-    for (let i = 0; i < P.n; i++) P.v[i] = f32(P.v[i] - f32(phi * shiftWeight(S, i)));
-    P.n = warmRestart(S.h, 0, P, S.e, S.m !== null);
+    if (S.m === null) {
+      P.n = shiftRestartDense(S.h, P, S.e, phi, false);
+    } else {
+      for (let i = 0; i < P.n; i++) P.v[i] = f32(P.v[i] - f32(phi * shiftWeight(S, i)));
+      P.n = warmRestart(S.h, 0, P, S.e, true);
+    }
     const delta = f32(rebase(reconstructMean(S, yb)) - b);
     b = f32(b + delta);
     const dLam = f32(-delta / omg);
@@ -968,18 +1079,34 @@ function solveUnknownBaseline(
  */
 function adoptG(S: State, g: number, b: number, lam: number): void {
   S.ws.tauReady = false;
+  S.ws.hG = Number.NaN; // h is rewritten below (exp/log powers, not powTable's)
   S.g = f32(g);
   const h = S.h;
-  const lnG = Math.log(S.g);
+  // The O(T) loops are functions of their own (see tauSums: OSR-compiled code would meet the
+  // calls below without feedback and deoptimize on every call).
+  clearTail(h, expPowers(S.g, h), S.ws);
+  refitPools(S, h, f32(f32(b / f32(1 - S.g)) + lam));
+  lastPoolCorrection(S, lam);
+  const P = S.pools;
+  P.n = warmRestart(h, 0, P, S.e, S.m !== null);
+  reconstruct(P, S.g, 0, S.c);
+}
+
+/** h_k = fl32(exp(k·ln g)) up to the first 0 (§5.3 step 5); returns that k. */
+function expPowers(g: number, h: Float64Array): number {
+  const lnG = Math.log(g);
   let k = 0;
   for (; k < h.length; k++) {
     h[k] = f32(Math.exp(lnG * k));
     if (h[k] === 0) break;
   }
-  clearTail(h, k, S.ws);
+  return k;
+}
+
+/** Every pool's v, w, q recomputed from the data with the new h (§5.3 step 5). */
+function refitPools(S: State, h: Float64Array, shift: number): void {
   const P = S.pools;
   const { y, m } = S;
-  const shift = f32(f32(b / f32(1 - S.g)) + lam);
   for (let i = 0; i < P.n; i++) {
     const t0 = P.t[i];
     const l = P.l[i];
@@ -997,9 +1124,6 @@ function adoptG(S: State, g: number, b: number, lam: number): void {
     P.v[i] = f32(f32(v) - f32(shift * sw));
     P.w[i] = f32(w);
   }
-  lastPoolCorrection(S, lam);
-  P.n = warmRestart(h, 0, P, S.e, S.m !== null);
-  reconstruct(P, S.g, 0, S.c);
 }
 
 /**
@@ -1026,10 +1150,19 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
   const active = new Uint8Array(nCand);
   // RSS = fl32(yᵀy), then updated in float32 as each split goes (§5.4 step 4, §5.5): the stop
   // decision follows this running float32 value, whose rounding (an ulp of ‖y‖², not of the
-  // residual) decides the last spike on long traces with drift.
-  let sq = 0;
-  for (let t = 0; t < T; t++) if (m === null || m[t] !== 0) sq += yb[t] * yb[t];
+  // residual) decides the last spike on long traces with drift. Each span's rᵀr is summed in
+  // float64 and rounded once (CaImAn's OpenBLAS sdot summation order is not reproduced).
+  // (The O(T) sum is its own function: code V8 compiles mid-loop there would otherwise enter the
+  // split loop below without feedback for its calls and deoptimize on every call.)
+  const sq = observedSumSquares(yb, m, T);
   let rss = f32(sq);
+  // Float64 Σ r² (r = fl32(c − y), t order, from 0) of each current segment, keyed by the
+  // candidate opening it (+1; 0 for the first segment): a span's RSS before its split is the sum
+  // stored when it was made, so only the refit pass touches its frames. On c = 0 the first
+  // segment's sum is sq (r = −y, the same products in the same order).
+  const segSum = new Float64Array(nCand + 1);
+  segSum[0] = sq;
+  const sums = S.ws.sums;
   for (const i of order) {
     let lo = i - 1;
     while (lo >= 0 && active[lo] === 0) lo--;
@@ -1038,38 +1171,111 @@ function greedyL0(S: State, yb: Float64Array, thresh: number): void {
     const start = lo < 0 ? 0 : pos[lo];
     const end = hi >= nCand ? T : pos[hi];
     active[i] = 1;
-    rss = f32(rss - spanRss(yb, c, m, start, end));
-    fitSegment(yb, m, h, c, start, pos[i]);
-    fitSegment(yb, m, h, c, pos[i], end);
-    rss = f32(rss + spanRss(yb, c, m, start, end));
+    rss = f32(rss - f32(segSum[lo + 1]));
+    if (m === null) {
+      splitRefitDense(yb, h, c, start, pos[i], end, sums);
+    } else {
+      fitSegmentRss(yb, m, h, c, start, pos[i], 0, sums);
+      const left = sums[0];
+      fitSegmentRss(yb, m, h, c, pos[i], end, left, sums);
+      sums[2] = sums[1];
+      sums[1] = sums[0];
+      sums[0] = left;
+    }
+    segSum[lo + 1] = sums[0];
+    segSum[i + 1] = sums[1];
+    // sums[2]: Σ r² over the whole span in t order, as one pass after both refits would sum it.
+    rss = f32(rss + f32(sums[2]));
     if (rss < thresh) break;
   }
 }
 
-function spanRss(
-  yb: Float64Array,
-  c: Float64Array,
-  m: Uint8Array | null,
-  start: number,
-  end: number,
-): number {
-  let s = 0;
-  for (let t = start; t < end; t++) {
-    if (m !== null && m[t] === 0) continue;
-    const r = f32(c[t] - yb[t]); // residual r = c − y, a float32 array
-    s += r * r;
-  }
-  return f32(s); // rᵀr over the span as a float32 value (summed in float64, rounded once: sdot's order is not reproduced)
+/** Σ over observed frames of yb_t², float64 in t order. */
+function observedSumSquares(yb: Float64Array, m: Uint8Array | null, T: number): number {
+  let sq = 0;
+  for (let t = 0; t < T; t++) if (m === null || m[t] !== 0) sq += yb[t] * yb[t];
+  return sq;
 }
 
-/** Closed-form refit of one free-decay segment: level max(0, ⟨h, y⟩)/⟨h, h⟩, c = level·h_k. */
-function fitSegment(
+/**
+ * Without gaps, the two {@link fitSegmentRss} calls of a split at `pos` in three loops instead of
+ * four: the right half's ⟨h, y⟩, ⟨h, h⟩ sums run in the same loop as the left half's refit and
+ * RSS (independent chains, each summed in its own t order, so the same values). sums[0], sums[1]:
+ * Σ r² of the left and right half from 0; sums[2]: Σ r² over [start, end) in t order.
+ */
+function splitRefitDense(
+  yb: Float64Array,
+  h: Float64Array,
+  c: Float64Array,
+  start: number,
+  pos: number,
+  end: number,
+  sums: Float64Array,
+): void {
+  const nL = pos - start;
+  const nR = end - pos;
+  let vL = 0;
+  let wL = 0;
+  for (let k = 0; k < nL; k++) {
+    const hk = h[k];
+    vL += hk * yb[start + k];
+    wL += hk * hk;
+  }
+  const levelL = wL === 0 ? 0 : f32(nonneg(f32(vL)) / f32(wL));
+  let ownL = 0;
+  let vR = 0;
+  let wR = 0;
+  const both = Math.min(nL, nR);
+  let k = 0;
+  for (; k < both; k++) {
+    const ct = f32(levelL * h[k]);
+    c[start + k] = ct;
+    const r = f32(ct - yb[start + k]);
+    ownL += r * r;
+    const hk = h[k];
+    vR += hk * yb[pos + k];
+    wR += hk * hk;
+  }
+  for (let j = k; j < nL; j++) {
+    const ct = f32(levelL * h[j]);
+    c[start + j] = ct;
+    const r = f32(ct - yb[start + j]);
+    ownL += r * r;
+  }
+  for (let j = k; j < nR; j++) {
+    const hk = h[j];
+    vR += hk * yb[pos + j];
+    wR += hk * hk;
+  }
+  const levelR = wR === 0 ? 0 : f32(nonneg(f32(vR)) / f32(wR));
+  let ownR = 0;
+  let total = ownL;
+  for (let j = 0; j < nR; j++) {
+    const ct = f32(levelR * h[j]);
+    c[pos + j] = ct;
+    const r = f32(ct - yb[pos + j]);
+    ownR += r * r;
+    total += r * r;
+  }
+  sums[0] = ownL;
+  sums[1] = ownR;
+  sums[2] = total;
+}
+
+/**
+ * Closed-form refit of one free-decay segment [start, end) (level max(0, ⟨h, y⟩)/⟨h, h⟩,
+ * c = level·h_k), then over the observed frames of the refit span
+ * r = fl32(c − y): sums[0] = Σ r² from 0 and sums[1] = carry + Σ r², both float64 in t order.
+ */
+function fitSegmentRss(
   yb: Float64Array,
   m: Uint8Array | null,
   h: Float64Array,
   c: Float64Array,
   start: number,
   end: number,
+  carry: number,
+  sums: Float64Array,
 ): void {
   let v = 0;
   let w = 0;
@@ -1080,7 +1286,18 @@ function fitSegment(
     w += hk * hk;
   }
   const level = w === 0 ? 0 : f32(nonneg(f32(v)) / f32(w));
-  for (let t = start; t < end; t++) c[t] = f32(level * h[t - start]);
+  let own = 0;
+  let cont = carry;
+  for (let t = start; t < end; t++) {
+    const ct = f32(level * h[t - start]);
+    c[t] = ct;
+    if (m !== null && m[t] === 0) continue;
+    const r = f32(ct - yb[t]); // residual r = c − y, a float32 array
+    own += r * r;
+    cont += r * r;
+  }
+  sums[0] = own;
+  sums[1] = cont;
 }
 
 /** s₀ = 0, s_t = fl32(c_t − fl32(g·c_{t−1})) (§4 "Spikes"). */
@@ -1125,7 +1342,13 @@ function makeState(
   copyFloat32(y, m, yf);
   const g32 = f32(g);
   const h = ws.h.subarray(0, 2 * T + 1);
-  powTable(g32, h, ws);
+  // Same g as the last table (a given g is shared by every cell): h_k = fl32(g^k) does not depend
+  // on T, so the table is reused when it covers 2T + 1 entries.
+  if (!(ws.hG === g32 && ws.hValid >= h.length)) {
+    powTable(g32, h, ws);
+    ws.hG = g32;
+    ws.hValid = h.length;
+  }
   ws.pools.n = 0;
   ws.tauReady = false;
   ws.stepReady = false;

@@ -398,3 +398,30 @@ describe('constrainedOasisAr1', () => {
     expect(spikes).toBe(2349);
   });
 });
+
+describe('the power table h_k = fl32(g^k) reused across calls (issue 14)', () => {
+  const trace = (T: number, seed: number) =>
+    Float32Array.from(
+      genData({ g: [0.97], sn: 0.3, T, b: 10, firerate: 1, framerate: 30, seed }).y[0],
+    );
+  const solve = (y: Float32Array, params: Record<string, unknown>) => {
+    const r = constrainedFoopsi(y, { p: 1, ...params });
+    return { c: Array.from(r.c), lam: r.lam, bl: r.bl, g: r.g };
+  };
+  it('gives the same result as a freshly built table, for a shorter trace and after optimize_g', () => {
+    const yShort = trace(500, 31);
+    const yLong = trace(3000, 32);
+    // A different g first, so that each reference builds its own table of its own length.
+    solve(yShort, { g: [0.9] });
+    const refShort = solve(yShort, { g: [0.97] });
+    solve(yLong, { g: [0.9] });
+    const refLong = solve(yLong, { g: [0.97] });
+    // Same g: the long table is reused for the short trace.
+    expect(solve(yShort, { g: [0.97] })).toEqual(refShort);
+    // optimize_g rewrites h with the refined g; the next call must not reuse that table.
+    const refined = solve(yLong, { g: [0.97], optimize_g: 5 });
+    expect(refined.g[0]).not.toBe(Math.fround(0.97));
+    expect(solve(yLong, { g: [0.97] })).toEqual(refLong);
+    expect(refLong.lam).toBeGreaterThan(0);
+  });
+});
