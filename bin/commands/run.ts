@@ -44,7 +44,7 @@ import {
   type WorkItem,
 } from '../../lib/job/plan.js';
 import { stageBytes } from '../../lib/job/publish.js';
-import { type FailedRun, type JobRuntime, runJob, runWarnings } from '../../lib/job/runJob.js';
+import { type FailedRun, type JobRuntime, runJob } from '../../lib/job/runJob.js';
 import type { FinalizeReport, JobRecord } from '../../lib/job/stages.js';
 import type { RunRef } from '../../lib/job/store.js';
 import {
@@ -53,6 +53,7 @@ import {
   writeSyntheticCellSet,
 } from '../../lib/job/synthetic.js';
 import { CREDITS_PER_COMPUTE_HOUR, creditsFor } from '../../lib/job/usage.js';
+import { runWarnings } from '../../lib/job/warnings.js';
 import { fileSource } from '../fileSource.js';
 import { fileJobStore } from '../fileStore.js';
 import { createProgress } from '../progress.js';
@@ -602,7 +603,11 @@ async function runCommand(files: string[], opts: RunOptions): Promise<number> {
       `${failed.length} cell(s) could not be deconvolved and have a NaN trace and no events (${shown}); output_metadata.json gives each cell's reason ("failure").\n`,
     );
   }
-  for (const w of runWarnings(report)) process.stderr.write(`caiman-spikes: warning: ${w}\n`);
+  const warnings = runWarnings(
+    report.job.plan,
+    report.files.map((f) => f.outputs),
+  );
+  for (const w of warnings) process.stderr.write(`caiman-spikes: warning: ${w}\n`);
   if (report.removed.length > 0) {
     process.stdout.write(
       `Removed ${report.removed.length} file(s) of the previous result that this one does not have: ${report.removed.join(', ')}.\n`,

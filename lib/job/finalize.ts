@@ -55,6 +55,7 @@ import { noCellMessage, rankCells, selectCells } from './previews/selection.js';
 import { rainbow } from './previews/svg.js';
 import { type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
 import type { CellDisplay } from './report/fragment.js';
+import { runWarnings } from './warnings.js';
 
 /** Event-set bytes read at a time: whole packets, about 4 MB. */
 const READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
@@ -212,6 +213,8 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
               : 'given',
         },
         // What 'auto' (and the method-dependent parameters) came to for this file.
+        // What the user should know about this file's result (warnings.ts; the CLI prints them).
+        warnings: runWarnings(plan, [out]),
         resolved: resolvedParams(plan, info, units),
         options: plan.options,
         trace: 'denoised calcium c (no baseline, initial transient removed), NaN at invalid frames',

@@ -1,7 +1,7 @@
 /** Kinetics in seconds (--tau-decay / --tau-rise → g per file) and the run's warnings (issue 13). */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_JOB_OPTIONS, parseJobOptions, parseToolParams } from '../../../lib/job/params.js';
-import { runWarnings } from '../../../lib/job/runJob.js';
+import { runWarnings } from '../../../lib/job/warnings.js';
 import { fixtureCellSet } from './fixtures.js';
 import { memoryRuntime } from './memoryRuntime.js';
 
@@ -87,12 +87,18 @@ describe('runWarnings', () => {
     const report = await rt.run(parseToolParams({}), parseJobOptions({ acceptedOnly: 'accepted' }));
 
     // Assess
-    const warnings = runWarnings(report);
+    const warnings = runWarnings(
+      report.job.plan,
+      report.files.map((f) => f.outputs),
+    );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(
       /^--accepted-only accepted left no cell to deconvolve: none of the 3 cells is accepted \(2 undecided, 1 rejected\)/,
     );
     expect(warnings[0]).toContain('--accepted-only accepted+undecided');
+    // The same words in the file's output_metadata.json entry (what an AWS user gets).
+    const meta = JSON.parse(new TextDecoder().decode(rt.outputs.get('output_metadata.json')));
+    expect(meta['cellset_denoised.000'].deconvolution.warnings).toEqual(warnings);
   });
 
   it('says nothing for an ordinary run, and names dense cells pointing to --event-threshold-sn', async () => {
@@ -104,22 +110,14 @@ describe('runWarnings', () => {
     const share = (c: (typeof cells)[number]) => c.numEvents / valid;
 
     // Act
-    const plain = runWarnings(report);
+    const plain = runWarnings(report.job.plan, [report.files[0].outputs]);
     // The same run with one cell's count pushed over 30 % of its frames.
-    const dense = runWarnings({
-      ...report,
-      files: [
-        {
-          ...report.files[0],
-          outputs: {
-            ...report.files[0].outputs,
-            cells: cells.map((c, i) =>
-              i === 1 ? { ...c, numEvents: Math.ceil(0.31 * valid) } : c,
-            ),
-          },
-        },
-      ],
-    });
+    const dense = runWarnings(report.job.plan, [
+      {
+        ...report.files[0].outputs,
+        cells: cells.map((c, i) => (i === 1 ? { ...c, numEvents: Math.ceil(0.31 * valid) } : c)),
+      },
+    ]);
 
     // Assess
     expect(cells.every((c) => share(c) <= 0.3)).toBe(true);
