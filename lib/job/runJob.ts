@@ -14,7 +14,7 @@
  * the thread that ran it), each file's assembly from its last chunk's end to its copy's end plus
  * its previews step (run one file at a time once every chunk has run), finalize.
  */
-import { type ChunkResult, isDeconvolved } from './deconvolveChunk.js';
+import type { ChunkResult } from './deconvolveChunk.js';
 import type { WorkItem } from './plan.js';
 import {
   assembleStage,
