@@ -16,7 +16,6 @@
  */
 
 import { type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
-import { DEFAULT_FOOPSI_PARAMS } from '../deconvolution/types.js';
 import { readFooter } from '../isxd/container.js';
 import { EVENT_PACKET_BYTES } from '../isxd/eventPackets.js';
 import { toPlain } from '../isxd/json.js';
@@ -31,6 +30,7 @@ import {
 import { isoTime } from '../isxd/summary.js';
 import type { FileOutputs } from './assemble.js';
 import { type CellSummary, isDeconvolved } from './deconvolveChunk.js';
+import { AUTO_LAGS_RULE } from './foopsiParams.js';
 import { previewNames } from './outputs.js';
 import {
   type CellSetInfo,
@@ -207,10 +207,7 @@ function fileMetadata(plan: JobPlan, out: FileOutputs, footer: Plain): Record<st
         // The lags used for this file: the given value, or 'auto' fitted to its length (lagsFor).
         lags: {
           used: info.lags,
-          rule:
-            plan.params.lags === null
-              ? `auto: ${DEFAULT_FOOPSI_PARAMS.lags}, lowered to T − 1 for files of T ≤ ${DEFAULT_FOOPSI_PARAMS.lags} frames`
-              : 'given',
+          rule: plan.params.lags === null ? `auto: ${AUTO_LAGS_RULE}` : 'given',
         },
         // What 'auto' (and the method-dependent parameters) came to for this file.
         // What the user should know about this file's result (warnings.ts; the CLI prints them).

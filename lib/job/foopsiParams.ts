@@ -2,8 +2,11 @@
  * The tool's parameters as `constrainedFoopsi` keyword arguments (deconvolution-algorithms.md
  * §1), a one-to-one copy. Kept apart from params.ts so the deconvolution workers do not load zod.
  */
-import type { FoopsiParams } from '../deconvolution/types.js';
+import { DEFAULT_FOOPSI_PARAMS, type FoopsiParams } from '../deconvolution/types.js';
 import type { ToolParams } from './params.js';
+
+/** What 'auto' `lags` means (params.ts lagsFor), as the help and output_metadata.json say it. */
+const AUTO_LAGS_RULE = `${DEFAULT_FOOPSI_PARAMS.lags}, lowered to max(1, T − 1) for files of T ≤ ${DEFAULT_FOOPSI_PARAMS.lags} frames`;
 
 /**
  * The keyword arguments handed to `constrainedFoopsi` for these tool parameters.
@@ -29,4 +32,4 @@ function toFoopsiParams(p: ToolParams, lags: number): FoopsiParams {
   };
 }
 
-export { toFoopsiParams };
+export { AUTO_LAGS_RULE, toFoopsiParams };

@@ -22,7 +22,7 @@ import {
   NYQUIST,
 } from '../deconvolution/types.js';
 import { InvalidParameterError } from '../errors.js';
-import { toFoopsiParams } from './foopsiParams.js';
+import { AUTO_LAGS_RULE, toFoopsiParams } from './foopsiParams.js';
 
 /**
  * The tool's parameters after parsing ('auto' = null): the engine's keyword arguments, checked,
@@ -252,7 +252,7 @@ const TOOL_PARAM_FIELDS = {
   lags: {
     schema: autoOr(z.pipe(intLike, atLeast(MIN_LAGS))),
     expected: `'auto' or an integer ≥ ${MIN_LAGS}`,
-    help: `extra autocovariance lags for estimating g, ≥ ${MIN_LAGS}; auto = ${DEFAULT_FOOPSI_PARAMS.lags}, or T − 1 for files of T ≤ ${DEFAULT_FOOPSI_PARAMS.lags} frames`,
+    help: `extra autocovariance lags for estimating g, ≥ ${MIN_LAGS}; auto = ${AUTO_LAGS_RULE}`,
   },
   solvers: {
     // One name = that solver only: CaImAn takes a one-solver list and reaches the second name only
