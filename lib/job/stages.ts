@@ -269,9 +269,19 @@ async function assembleStage(
     if (drop) r.displays = undefined;
     return r;
   };
+  // Each chunk's record is read once (assembleFile asks for it per output and for the footers;
+  // on S3 each ask would be a GET and a JSON.parse of a record that carries its cells' report parts).
+  const read = new Map<number, Promise<ChunkResult>>();
   const tracked: FileChunks = Array.isArray(lookup)
     ? lookup.map((r) => keep(r, false))
-    : async (chunk) => keep(await lookup(chunk), true);
+    : (chunk) => {
+        let result = read.get(chunk);
+        if (result === undefined) {
+          result = lookup(chunk).then((r) => keep(r, true));
+          read.set(chunk, result);
+        }
+        return result;
+      };
   const targets = {
     cellset: stagedTarget(store, file, 'cellset', cellSetOutputName(file)),
     events: stagedTarget(store, file, 'events', eventSetOutputName(file)),

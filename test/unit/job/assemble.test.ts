@@ -128,6 +128,34 @@ describe('assembleStage', () => {
     expect(store.work.has(WORK.fileOutputs(0))).toBe(false);
   });
 
+  it("reads each chunk record once (records carry their cells' report parts)", async () => {
+    // Prepare: 8 cells in two chunks, both outputs streamed
+    const src = await inputs([8]);
+    const store = memoryStore(src);
+    const job = await planStage(store, {
+      run: RUN,
+      inputs: ['in0.isxd'],
+      params: parseToolParams({}),
+      options: DEFAULT_JOB_OPTIONS,
+      limits: { maxCellsPerChunk: CELLS_PER_CHUNK },
+      existsHint: '',
+    });
+    for (const item of job.plan.items) await chunkStage(store, job, item);
+    const gets = new Map<string, number>();
+    const getWork = store.getWork.bind(store);
+    store.getWork = (key: string) => {
+      gets.set(key, (gets.get(key) ?? 0) + 1);
+      return getWork(key);
+    };
+    // Act
+    await assembleStage(store, job, 0);
+    // Assess
+    expect([...gets].filter(([k]) => k.startsWith('chunks/'))).toEqual([
+      [WORK.chunkResult(0, 0), 1],
+      [WORK.chunkResult(0, 1), 1],
+    ]);
+  });
+
   it('reports a footer the writer refuses (our own counts) as an internal fault, not bad input', async () => {
     // Prepare: chunk 1's record loses one cell's event count (a broken invariant of ours)
     const src = await inputs([8]);
