@@ -418,6 +418,15 @@ describe('the power table h_k = fl32(g^k) reused across calls (issue 14)', () =>
     const refLong = solve(yLong, { g: [0.97] });
     // Same g: the long table is reused for the short trace.
     expect(solve(yShort, { g: [0.97] })).toEqual(refShort);
+    // Same g, longer trace after a shorter one: the short table must be extended, not reused.
+    // (A trace quiet after frame 400, so that its last pool reads h far past the short table.)
+    const yQuiet = Float32Array.from(yLong, (v, t) => (t < 400 ? v : 10 + 0.01 * Math.sin(t)));
+    // g = 0.999 so that h stays far from 0 over thousands of frames (0.999^1000 ≈ 0.37).
+    solve(yQuiet, { g: [0.9] });
+    const refQuiet = solve(yQuiet, { g: [0.999] });
+    solve(yQuiet, { g: [0.9] });
+    solve(yShort, { g: [0.999] });
+    expect(solve(yQuiet, { g: [0.999] })).toEqual(refQuiet);
     // optimize_g rewrites h with the refined g; the next call must not reuse that table.
     const refined = solve(yLong, { g: [0.97], optimize_g: 5 });
     expect(refined.g[0]).not.toBe(Math.fround(0.97));
