@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -22,5 +23,25 @@ describe('caiman-spikes command line', () => {
     // Assess
     expect(stderr).not.toMatch(/EPIPE|Error|at /);
     expect(code).toBe(0);
+  }, 30_000);
+
+  it("answers --version from package.json without the bundle, the bundle's own version too", () => {
+    // Prepare
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [LAUNCHER, ...args], { encoding: 'utf8' });
+
+    // Act: the fast path (one argument) and the bundled command line (commander, via an extra flag)
+    const fast = run('--version');
+    const short = run('-V');
+    const bundled = run('--version', '--quiet');
+
+    // Assess
+    expect(fast.stdout).toBe(`${pkg.version}\n`);
+    expect(short.stdout).toBe(`${pkg.version}\n`);
+    expect(bundled.stdout.trim()).toBe(pkg.version);
+    expect([fast.status, short.status, bundled.status]).toEqual([0, 0, 0]);
   }, 30_000);
 });
