@@ -12,6 +12,7 @@
  * pixel column: O(shown cells × frames) work, O(shown cells × width) output. NaN frames are gaps.
  */
 import { scaleLinear } from 'd3-scale';
+import { binExtremes, binStart } from './bins.js';
 import { MAX_SHOWN, SELECTION_RULE, selectCells } from './selection.js';
 import { skewness } from './skewness.js';
 import {
@@ -66,35 +67,6 @@ const TRACE_BOTTOM = 42;
 const TICK_TOP = 44;
 const TICK_BOTTOM = 53;
 
-/**
- * For each of `columns` bins of frames, the frames of its minimum and maximum (NaN frames are
- * skipped by the comparisons; −1 for a bin without a finite value), in extremes[2b], extremes[2b+1].
- */
-function binExtremes(values: Float32Array, columns: number, extremes: Int32Array): void {
-  const per = values.length / columns;
-  for (let b = 0; b < columns; b++) {
-    const lo = Math.floor(b * per);
-    const hi = Math.floor((b + 1) * per);
-    let vMin = Number.POSITIVE_INFINITY;
-    let vMax = Number.NEGATIVE_INFINITY;
-    let iMin = -1;
-    let iMax = -1;
-    for (let t = lo; t < hi; t++) {
-      const v = values[t];
-      if (v < vMin) {
-        vMin = v;
-        iMin = t;
-      }
-      if (v > vMax) {
-        vMax = v;
-        iMax = t;
-      }
-    }
-    extremes[2 * b] = iMin;
-    extremes[2 * b + 1] = iMax;
-  }
-}
-
 /** [frame, value] points, reduced to the min and max of each of `columns` bins (NaN = gap). */
 function reduce(values: Float32Array, columns: number): [number, number][] {
   const T = values.length;
@@ -109,7 +81,7 @@ function reduce(values: Float32Array, columns: number): [number, number][] {
     const iMin = extremes[2 * b];
     const iMax = extremes[2 * b + 1];
     if (iMin < 0 || iMax < 0) {
-      out.push([Math.floor(b * (T / columns)), Number.NaN]);
+      out.push([binStart(b, columns, T), Number.NaN]);
       continue;
     }
     const a = Math.min(iMin, iMax);

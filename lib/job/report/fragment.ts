@@ -29,6 +29,7 @@ import type { FileOutputs } from '../assemble.js';
 import { type CellSummary, isDeconvolved } from '../deconvolveChunk.js';
 import type { CellSetInfo, JobPlan } from '../plan.js';
 import { maskInvalidFrames, ratioSeconds, seriesOffsetSeconds } from '../plan.js';
+import { binExtremes, binOf } from '../previews/bins.js';
 import { halfMaxContour, type Outline } from '../previews/footprintsPreview.js';
 
 /** Points drawn per trace at most. */
@@ -105,16 +106,6 @@ function binsFor(T: number): number {
   return T <= MAX_POINTS ? T : NUM_BINS;
 }
 
-/** First frame of bin b of `bins` over T frames (⌊bT/n⌋). */
-function binStart(b: number, bins: number, T: number): number {
-  return Math.floor((b * T) / bins);
-}
-
-/** The bin holding frame t: the largest b with ⌊bT/n⌋ ≤ t, i.e. ⌈(t+1)n/T⌉ − 1. */
-function binOf(t: number, bins: number, T: number): number {
-  return bins === T ? t : Math.ceil(((t + 1) * bins) / T) - 1;
-}
-
 /**
  * Display points of a trace (module doc): T values when T ≤ MAX_POINTS, else 2·NUM_BINS
  * (min and max of each bin in time order); NaN where nothing finite is there.
@@ -123,32 +114,14 @@ function decimate(values: Float32Array): Float64Array {
   const T = values.length;
   if (T <= MAX_POINTS) return Float64Array.from(values);
   const out = new Float64Array(2 * NUM_BINS);
+  const extremes = new Int32Array(2 * NUM_BINS);
+  binExtremes(values, NUM_BINS, extremes);
   for (let b = 0; b < NUM_BINS; b++) {
-    const f0 = binStart(b, NUM_BINS, T);
-    const f1 = binStart(b + 1, NUM_BINS, T);
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    let tLo = -1;
-    let tHi = -1;
-    for (let t = f0; t < f1; t++) {
-      const v = values[t];
-      if (!Number.isFinite(v)) continue;
-      if (v < lo) {
-        lo = v;
-        tLo = t;
-      }
-      if (v > hi) {
-        hi = v;
-        tHi = t;
-      }
-    }
-    if (tLo < 0) {
-      out[2 * b] = Number.NaN;
-      out[2 * b + 1] = Number.NaN;
-    } else {
-      out[2 * b] = tLo <= tHi ? lo : hi;
-      out[2 * b + 1] = tLo <= tHi ? hi : lo;
-    }
+    const iMin = extremes[2 * b];
+    const iMax = extremes[2 * b + 1];
+    // In time order; NaN for a bin with nothing finite.
+    out[2 * b] = iMin < 0 ? Number.NaN : values[Math.min(iMin, iMax)];
+    out[2 * b + 1] = iMin < 0 ? Number.NaN : values[Math.max(iMin, iMax)];
   }
   return out;
 }
@@ -494,8 +467,6 @@ async function writeReportFragment(
 
 export type { CellDisplay, FragmentSources, QuantisedTrace, ReportCell, ReportFragment };
 export {
-  binOf,
-  binStart,
   binsFor,
   cellDisplay,
   decimate,

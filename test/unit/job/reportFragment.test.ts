@@ -9,9 +9,8 @@ import { memorySource } from '../../../lib/bytes.js';
 import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
 import { REPORT_NAME } from '../../../lib/job/outputs.js';
 import { DEFAULT_JOB_OPTIONS, parseToolParams } from '../../../lib/job/params.js';
+import { binOf, binStart } from '../../../lib/job/previews/bins.js';
 import {
-  binOf,
-  binStart,
   decimate,
   GAP,
   MAX_POINTS,
