@@ -15,9 +15,8 @@
  * end = start + period·numTimes, as an exact reduced rational.
  */
 
-import { type ByteSink, type ByteSource, readIntoBuffer } from '../bytes.js';
+import type { ByteSink, ByteSource } from '../bytes.js';
 import { readFooter } from '../isxd/container.js';
-import { EVENT_PACKET_BYTES } from '../isxd/eventPackets.js';
 import { toPlain } from '../isxd/json.js';
 import {
   addRatios,
@@ -30,6 +29,7 @@ import {
 import { isoTime } from '../isxd/summary.js';
 import type { FileOutputs } from './assemble.js';
 import { type CellSummary, isDeconvolved } from './deconvolveChunk.js';
+import { forEachEventBlock } from './eventBlocks.js';
 import { AUTO_LAGS_RULE } from './foopsiParams.js';
 import { previewNames } from './outputs.js';
 import {
@@ -57,8 +57,6 @@ import { type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
 import type { CellDisplay } from './report/fragment.js';
 import { runWarnings } from './warnings.js';
 
-/** Event-set bytes read at a time: whole packets, about 4 MB. */
-const READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
 const FOOTPRINT_READS = 64;
 const encoder = new TextEncoder();
 
@@ -434,14 +432,7 @@ async function readEvents(
     (info.numTimes - info.invalidFrames.length) * period,
     { order: shown.ranked, tracked: shown.chosen },
   );
-  const total = out.numEvents * EVENT_PACKET_BYTES;
-  // One buffer for every piece (fresh pages cost more than the reads).
-  const buffer = new Uint8Array(Math.min(READ_BYTES, total));
-  for (let at = 0; at < total; at += READ_BYTES) {
-    const piece = buffer.subarray(0, Math.min(READ_BYTES, total - at));
-    await readIntoBuffer(eventSet, at, piece);
-    accumulateEvents(summary, piece);
-  }
+  await forEachEventBlock(eventSet, out.numEvents, (packets) => accumulateEvents(summary, packets));
   return summary;
 }
 

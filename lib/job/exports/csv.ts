@@ -25,7 +25,6 @@
 import { type ByteSink, type ByteSource, readIntoBuffer } from '../../bytes.js';
 import { InternalError } from '../../errors.js';
 import {
-  EVENT_PACKET_BYTES,
   eventPacketWords,
   gcd,
   openCellSet,
@@ -37,6 +36,7 @@ import {
   subtractRatios,
 } from '../../isxd/index.js';
 import type { FileOutputs } from '../assemble.js';
+import { forEachEventBlock } from '../eventBlocks.js';
 import { csvNames } from '../outputs.js';
 import { type JobPlan, seriesStart } from '../plan.js';
 import { hashingSink } from '../publish.js';
@@ -48,8 +48,6 @@ const BLOCK_VALUES = 8 * 1024 * 1024;
 const READS_AT_ONCE = 32;
 /** Bytes handed to the sink at a time. */
 const OUT_BYTES = 1 << 20;
-/** Event-set bytes read at a time: whole packets, about 4 MB. */
-const EVENT_READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
 /** Longest text of a value (a sign and 21 digits: "-340282350000000000000", or "-1.23456789e-38"), and of a time (a double, 24 + margin). */
 const VALUE_CHARS = 24;
 const TIME_CHARS = 32;
@@ -378,36 +376,20 @@ async function writeEventsCsv(
   const rowBytes = TIME_CHARS + longest + VALUE_CHARS + 1;
   const out = new CsvWriter(sink, Math.max(tuning.outBytes ?? OUT_BYTES, rowBytes));
   await out.text('Time (s), Cell Name, Value\n');
-  const total = reader.numPackets * EVENT_PACKET_BYTES;
-  // Packet offsets are µs after the event set's start.
   const timeOf = exactTimes(subtractRatios(reader.timing.start.secsSinceEpoch, seriesStart), {
     num: 1n,
     den: 1_000_000n,
   });
-  const step = Math.max(
-    EVENT_PACKET_BYTES,
-    Math.floor((tuning.eventReadBytes ?? EVENT_READ_BYTES) / EVENT_PACKET_BYTES) *
-      EVENT_PACKET_BYTES,
-  );
-  const piece = new Uint8Array(Math.min(step, total));
   const bytes = out.bytes;
-  for (let offset = 0; offset < total; offset += step) {
-    const part = piece.subarray(0, Math.min(step, total - offset));
-    const n = await readIntoBuffer(eventSet, offset, part);
-    if (n !== part.byteLength) {
-      throw new InternalError(
-        `${eventSet.name}: read ${n} bytes at ${offset}, expected ${part.byteLength}`,
-        'ShortRead',
-      );
-    }
-    const words = eventPacketWords(part);
+  const writeBlock = async (packets: Uint8Array, firstPacket: number): Promise<void> => {
+    const words = eventPacketWords(packets);
     const amplitudes = new Float32Array(words.buffer, words.byteOffset, words.length);
     for (let w = 0; w < words.length; w += 5) {
       const channel = packetChannel(words, w);
       const name = names[channel];
       if (name === undefined) {
         throw new InternalError(
-          `${eventSet.name}: packet ${(offset + 4 * w) / EVENT_PACKET_BYTES} names cell ${channel} of ${names.length}`,
+          `${eventSet.name}: packet ${firstPacket + w / 5} names cell ${channel} of ${names.length}`,
           'BadPacket',
         );
       }
@@ -419,7 +401,8 @@ async function writeEventsCsv(
       bytes[at++] = 10;
       out.at = at;
     }
-  }
+  };
+  await forEachEventBlock(eventSet, reader.numPackets, writeBlock, tuning.eventReadBytes);
   await out.flush();
   await sink.close();
 }

@@ -16,9 +16,7 @@
  * amplitude q·eventStep. 16 bits of a cell's own range are far finer than a screen pixel.
  */
 import type { ByteSink, ByteSource } from '../../bytes.js';
-import { readIntoBuffer } from '../../bytes.js';
 import {
-  EVENT_PACKET_BYTES,
   EVENT_PACKET_WORDS,
   eventPacketWords,
   PACKET_WORD,
@@ -27,6 +25,7 @@ import {
 } from '../../isxd/eventPackets.js';
 import type { FileOutputs } from '../assemble.js';
 import { type CellSummary, isDeconvolved } from '../deconvolveChunk.js';
+import { forEachEventBlock } from '../eventBlocks.js';
 import type { CellSetInfo, JobPlan } from '../plan.js';
 import { maskInvalidFrames, ratioSeconds, seriesOffsetSeconds } from '../plan.js';
 import { binExtremes, binOf } from '../previews/bins.js';
@@ -41,8 +40,6 @@ const Q_MAX = 65534;
 const GAP = 65535;
 /** Cells read at a time (one read of the output and one of the input per cell). */
 const CELL_READS = 16;
-/** Event-set bytes read at a time: whole packets, about 4 MB. */
-const EVENT_READ_BYTES = 204_800 * EVENT_PACKET_BYTES;
 
 /** A quantised trace: value_i = lo + q_i·step (q = 65535: gap). */
 interface QuantisedTrace {
@@ -184,13 +181,9 @@ async function binnedEvents(
   const T = info.numTimes;
   const periodUs = ratioSeconds(info.period) * 1e6;
   const maxAmp = new Float32Array(info.numCells * bins);
-  const total = numEvents * EVENT_PACKET_BYTES;
-  const buffer = new Uint8Array(Math.min(EVENT_READ_BYTES, total));
-  for (let at = 0; at < total; at += EVENT_READ_BYTES) {
-    const piece = buffer.subarray(0, Math.min(EVENT_READ_BYTES, total - at));
-    await readIntoBuffer(eventSet, at, piece);
-    binPackets(eventPacketWords(piece), T, periodUs, bins, maxAmp, 0, info.numCells);
-  }
+  await forEachEventBlock(eventSet, numEvents, (packets) =>
+    binPackets(eventPacketWords(packets), T, periodUs, bins, maxAmp, 0, info.numCells),
+  );
   return maxAmp;
 }
 
