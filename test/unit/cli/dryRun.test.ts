@@ -12,6 +12,7 @@ import {
 } from '../../../lib/job/costModel.js';
 import { parseToolParams } from '../../../lib/job/params.js';
 import { CREDITS_PER_COMPUTE_HOUR } from '../../../lib/job/usage.js';
+import { captureOutput } from '../../helpers/captureOutput.js';
 import { writeFooterOnlyFile } from '../job/footerOnly.js';
 
 let dir: string;
@@ -20,16 +21,7 @@ let stderr: string[];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'caiman-dry-'));
-  stdout = [];
-  stderr = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr.push(String(s));
-    return true;
-  });
+  ({ stdout, stderr } = captureOutput());
 });
 
 afterEach(() => {

@@ -26,6 +26,7 @@ import {
 } from '../../../lib/job/exports/csv.js';
 import { allOutputNames, csvNames } from '../../../lib/job/outputs.js';
 import { mulberry32 } from '../../../lib/job/synthetic.js';
+import { captureOutput } from '../../helpers/captureOutput.js';
 import { expectCsvMatchesOutputs, parseTracesCsv } from '../../helpers/csvExports.js';
 import { describeShared, sharedPath } from '../../helpers/shared.js';
 import { fixtureCellSet } from './fixtures.js';
@@ -307,16 +308,7 @@ describe('caiman-spikes run --csv', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'caiman-csv-'));
-    stdout = [];
-    stderr = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-      stdout.push(String(s));
-      return true;
-    });
-    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-      stderr.push(String(s));
-      return true;
-    });
+    ({ stdout, stderr } = captureOutput());
   });
 
   afterEach(() => {

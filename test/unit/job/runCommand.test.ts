@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../bin/cli.js';
 import type { ByteSource } from '../../../lib/bytes.js';
+import { captureOutput } from '../../helpers/captureOutput.js';
 import { describeShared, sharedPath } from '../../helpers/shared.js';
 import { constantCellSet, fixtureCellSet } from './fixtures.js';
 
@@ -22,16 +23,7 @@ let stdout: string[];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'caiman-run-'));
-  stderr = [];
-  stdout = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout.push(String(s));
-    return true;
-  });
+  ({ stdout, stderr } = captureOutput());
 });
 
 afterEach(() => {
