@@ -27,8 +27,15 @@ import {
   ratioSeconds,
   type WorkItem,
 } from './plan.js';
-import { skewness } from './previews/skewness.js';
-import { type CellDisplay, cellDisplay, displayTrace } from './report/fragment.js';
+import { binStart } from './previews/bins.js';
+import { skewnessOf } from './previews/skewness.js';
+import {
+  binsFor,
+  type CellDisplay,
+  cellDisplay,
+  displayTrace,
+  envelope,
+} from './report/fragment.js';
 
 /** Per-cell facts reported in output_metadata.json. */
 interface CellSummary {
@@ -175,49 +182,115 @@ function cellScratch(T: number): { trace: Float32Array; out: FoopsiOutput } {
 }
 
 /**
- * out_t = fl32(c_t) at valid frames, NaN at invalid ones (the cell's trace in the output part).
- * Returns max_t s_t over valid frames (0 when none is positive).
+ * Per-cell sums handed back by the two passes below: [0] count of finite out_t, [1] their sum,
+ * [2] Σ (out_t − mean)², [3] Σ (out_t − mean)³ (previews/skewness.ts, over the finite values).
+ */
+const MOMENTS = 4;
+
+/**
+ * The first pass over a cell's c and sp, display bin by display bin (report/fragment.ts: bin b
+ * holds frames [⌊bT/n⌋, ⌊(b+1)T/n⌋), bins.ts): out_t = fl32(c_t) at valid frames and NaN at
+ * invalid ones (the cell's trace in the output part); per bin the frames of out's finite
+ * minimum and maximum (the first of equal values, −1 for none: bins.ts binExtremes' rule); the
+ * count and sum of the finite out_t into sums[0], sums[1]. Returns max_t s_t over valid frames
+ * (0 when none is positive).
  */
 function writeCalcium(
   c: Float64Array,
   sp: Float64Array,
   invalid: Uint8Array,
   out: Float32Array,
+  bins: number,
+  extremes: Int32Array,
+  sums: Float64Array,
 ): number {
+  const T = c.length;
   let maxSp = 0;
-  for (let t = 0; t < c.length; t++) {
-    if (invalid[t] === 1) {
-      out[t] = Number.NaN;
-      continue;
+  let n = 0;
+  let sum = 0;
+  for (let b = 0; b < bins; b++) {
+    const f1 = binStart(b + 1, bins, T);
+    let vMin = Number.POSITIVE_INFINITY;
+    let vMax = Number.NEGATIVE_INFINITY;
+    let iMin = -1;
+    let iMax = -1;
+    for (let t = binStart(b, bins, T); t < f1; t++) {
+      if (invalid[t] === 1) {
+        out[t] = Number.NaN;
+        continue;
+      }
+      out[t] = c[t];
+      const v = out[t];
+      if (sp[t] > maxSp) maxSp = sp[t];
+      if (!Number.isFinite(v)) continue;
+      n++;
+      sum += v;
+      if (v < vMin) {
+        vMin = v;
+        iMin = t;
+      }
+      if (v > vMax) {
+        vMax = v;
+        iMax = t;
+      }
     }
-    out[t] = c[t];
-    if (sp[t] > maxSp) maxSp = sp[t];
+    extremes[2 * b] = iMin;
+    extremes[2 * b + 1] = iMax;
   }
+  sums[0] = n;
+  sums[1] = sum;
   return maxSp;
 }
 
 /**
- * Appends one cell's events (module doc: valid, fl32(s) > 0, s above round-off, s ≥ minAmplitude)
- * to `packets`. Returns the first event's frame, or −1 when the cell has none.
+ * The second pass, bin by bin as {@link writeCalcium}: appends the cell's events (module doc:
+ * valid, fl32(s) > 0, s above round-off, s ≥ minAmplitude) to `packets`, keeps per display bin
+ * the largest event amplitude in maxAmp (0: none), and sums the central moments of the finite
+ * out_t about `mean` into sums[2], sums[3]. Returns the first event's frame, or −1 when the
+ * cell has none.
  */
 function packEvents(
   sp: Float64Array,
+  out: Float32Array,
   invalid: Uint8Array,
   roundOff: number,
   minAmplitude: number,
   cell: number,
   offsets: Float64Array,
   packets: EventPacketWriter,
+  mean: number,
+  maxAmp: Float32Array,
+  sums: Float64Array,
 ): number {
   const T = sp.length;
+  const bins = maxAmp.length;
   packets.reserve(T);
   let firstFrame = -1;
-  for (let t = 0; t < T; t++) {
-    const s = sp[t];
-    if (invalid[t] === 1 || !(Math.fround(s) > 0) || !(s > roundOff) || s < minAmplitude) continue;
-    if (firstFrame < 0) firstFrame = t;
-    packets.push(offsets[t], cell, s);
+  let m2 = 0;
+  let m3 = 0;
+  for (let b = 0; b < bins; b++) {
+    const f1 = binStart(b + 1, bins, T);
+    let top = 0;
+    for (let t = binStart(b, bins, T); t < f1; t++) {
+      const v = out[t];
+      if (Number.isFinite(v)) {
+        const d = v - mean;
+        m2 += d * d;
+        m3 += d * d * d;
+      }
+      const s = sp[t];
+      if (invalid[t] === 1 || !(Math.fround(s) > 0) || !(s > roundOff) || s < minAmplitude)
+        continue;
+      if (firstFrame < 0) firstFrame = t;
+      packets.push(offsets[t], cell, s);
+      // The amplitude as the packet stores it (float32).
+      const a = Math.fround(s);
+      if (a > top) top = a;
+    }
+    maxAmp[b] = top;
   }
+  sums[2] = m2;
+  sums[3] = m3;
   return firstFrame;
 }
 
@@ -273,6 +346,9 @@ async function runChunk(
   const { trace, out: foopsiOut } = cellScratch(T);
   const traceBytes = new Uint8Array(trace.buffer, 0, 4 * T);
   const packets = new EventPacketWriter(2 * T);
+  const bins = binsFor(T);
+  const extremes = new Int32Array(2 * bins);
+  const sums = new Float64Array(MOMENTS);
 
   const numCells = item.cellEnd - item.cellStart;
   const batchCells = Math.max(1, Math.floor(READ_BYTES / B));
@@ -364,19 +440,24 @@ async function runChunk(
           });
           result.eventCounts.push(0);
           result.firstOffsetsUs.push('0');
-          displays.push(cellDisplay(info, cell, raw, null, footprint, new Uint8Array(0)));
+          displays.push(cellDisplay(info, raw, null, footprint, new Float32Array(bins)));
           continue;
         }
-        const maxSp = writeCalcium(r.c, r.sp, invalid, out);
+        const maxSp = writeCalcium(r.c, r.sp, invalid, out, bins, extremes, sums);
         const before = packets.count;
+        const maxAmp = new Float32Array(bins);
         const firstFrame = packEvents(
           r.sp,
+          out,
           invalid,
           ROUND_OFF * maxSp,
           K === null ? 0 : K * r.sn,
           cell,
           offsets,
           packets,
+          sums[1] / sums[0],
+          maxAmp,
+          sums,
         );
         const n = packets.count - before;
         result.eventPartBytes += n * EVENT_PACKET_BYTES;
@@ -395,18 +476,10 @@ async function runChunk(
           lam: r.lam,
           numEvents: n,
           eventRateHz: validSeconds > 0 ? n / validSeconds : 0,
-          skewness: skewness(out),
+          skewness: skewnessOf(sums[0], sums[2] / sums[0], sums[3] / sums[0]),
         });
-        displays.push(
-          cellDisplay(
-            info,
-            cell,
-            raw,
-            out,
-            footprint,
-            packets.held().subarray(before * EVENT_PACKET_BYTES),
-          ),
-        );
+        const denoised = bins === T ? Float64Array.from(out) : envelope(out, extremes);
+        displays.push(cellDisplay(info, raw, denoised, footprint, maxAmp));
       }
       await cellSetPart.write(part);
       if (packets.count > 0) await eventPart.write(packets.held());

@@ -35,11 +35,16 @@ function finiteMoments(values: ArrayLike<number>): {
   return { n, mean, m2: m2 / n, m3: m3 / n };
 }
 
-/** Sample skewness over the finite values (NaN when fewer than 3 or zero variance). */
-function skewness(values: ArrayLike<number>): number {
-  const { n, m2, m3 } = finiteMoments(values);
+/** g₁ = m₃ / m₂^{3/2} from n finite values' central moments (NaN when n < 3 or m₂ = 0). */
+function skewnessOf(n: number, m2: number, m3: number): number {
   if (n < 3 || m2 === 0) return Number.NaN;
   return m3 / m2 ** 1.5;
 }
 
-export { finiteMoments, skewness };
+/** Sample skewness over the finite values (NaN when fewer than 3 or zero variance). */
+function skewness(values: ArrayLike<number>): number {
+  const { n, m2, m3 } = finiteMoments(values);
+  return skewnessOf(n, m2, m3);
+}
+
+export { finiteMoments, skewness, skewnessOf };

@@ -110,9 +110,17 @@ function binsFor(T: number): number {
 function decimate(values: Float32Array): Float64Array {
   const T = values.length;
   if (T <= MAX_POINTS) return Float64Array.from(values);
-  const out = new Float64Array(2 * NUM_BINS);
   const extremes = new Int32Array(2 * NUM_BINS);
   binExtremes(values, NUM_BINS, extremes);
+  return envelope(values, extremes);
+}
+
+/**
+ * {@link decimate}'s points from the frames of each bin's finite min and max (bins.ts
+ * binExtremes over {@link NUM_BINS} bins, T > MAX_POINTS): both in time order, NaN for an empty bin.
+ */
+function envelope(values: Float32Array, extremes: Int32Array): Float64Array {
+  const out = new Float64Array(2 * NUM_BINS);
   for (let b = 0; b < NUM_BINS; b++) {
     const iMin = extremes[2 * b];
     const iMax = extremes[2 * b + 1];
@@ -252,33 +260,23 @@ function displayTrace(values: Float32Array): QuantisedTrace | null {
 /**
  * A cell's {@link CellDisplay}, from the same values {@link reportFragment} reads back from the
  * written outputs: the raw input trace with NaN at invalid frames ({@link displayTrace} of it),
- * the written (float32) denoised trace when the cell was deconvolved (else null), the
- * footprint, and the cell's event packets as written.
+ * the {@link decimate} points of the written (float32) denoised trace when the cell was
+ * deconvolved (else null), the footprint, and per display bin the largest amplitude of the
+ * cell's events as written (0: none; {@link binsFor} bins, an event at frame t in bin binOf(t)).
+ * The chunk computes the points and the bins in its own passes over the cell (deconvolveChunk.ts).
  */
 function cellDisplay(
   info: CellSetInfo,
-  cell: number,
   raw: QuantisedTrace | null,
-  denoised: Float32Array | null,
+  denoised: Float64Array | null,
   footprint: Float32Array,
-  packets: Uint8Array,
+  maxAmp: Float32Array,
 ): CellDisplay {
-  const bins = binsFor(info.numTimes);
-  const maxAmp = new Float32Array(bins);
-  binPackets(
-    eventPacketWords(packets),
-    info.numTimes,
-    ratioSeconds(info.period) * 1e6,
-    bins,
-    maxAmp,
-    cell,
-    1,
-  );
   const shape = halfMaxContour(footprint, info.width, info.height);
   return {
     outline: shape.d,
     raw,
-    denoised: denoised === null ? null : quantise(decimate(denoised)),
+    denoised: denoised === null ? null : quantise(denoised),
     ...encodeEvents(maxAmp),
     ...(jsonSafe(shape) ? { shape } : {}),
   };
@@ -464,6 +462,7 @@ export {
   cellDisplay,
   decimate,
   displayTrace,
+  envelope,
   GAP,
   MAX_POINTS,
   NUM_BINS,
