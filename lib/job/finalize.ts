@@ -54,7 +54,6 @@ import {
 import { noCellMessage, rankCells, selectCells } from './previews/selection.js';
 import { rainbow } from './previews/svg.js';
 import { type TraceToDraw, tracesPreview } from './previews/tracesPreview.js';
-import type { CellDisplay } from './report/fragment.js';
 import { runWarnings } from './warnings.js';
 
 const FOOTPRINT_READS = 64;
@@ -373,20 +372,20 @@ async function drawFootprints(
   out: FileOutputs,
   cellSet: ByteSource,
   shown: PreviewPlan,
-  displays?: ReadonlyMap<number, CellDisplay>,
+  shapes?: ReadonlyMap<number, Outline>,
 ): Promise<string> {
   const n = info.width * info.height;
   const cells: FootprintToDraw[] = [];
   const byCell = new Map(out.cells.map((c) => [c.cell, c]));
   const ranked = shown.ranked.map((cell) => byCell.get(cell) as CellSummary);
   // Outlines drawn where the cells were deconvolved need no read.
-  const shapes = ranked.map((c) => displays?.get(c.cell)?.shape);
-  if (shapes.every((s) => s !== undefined)) {
+  const outlines = ranked.map((c) => shapes?.get(c.cell));
+  if (outlines.every((s) => s !== undefined)) {
     ranked.forEach((c, k) => {
       cells.push({
         cell: c.cell,
         name: c.name,
-        outline: shapes[k] as Outline,
+        outline: outlines[k] as Outline,
         color: shown.colors.get(c.cell) ?? null,
       });
     });
@@ -493,8 +492,8 @@ async function describeFile(
   openOutput: (name: string) => Promise<ByteSource>,
   writeOutput: (name: string, bytes: Uint8Array) => Promise<void>,
   input: ByteSource,
-  /** The cells' report parts carried by their chunks (their footprint outlines are reused). */
-  displays?: ReadonlyMap<number, CellDisplay>,
+  /** Footprint outlines by cell, drawn where the cells were deconvolved (reused, not redrawn). */
+  shapes?: ReadonlyMap<number, Outline>,
 ): Promise<FileDescription> {
   const info = plan.files[out.file];
   const cellSet = await openOutput(out.cellSetName);
@@ -509,7 +508,7 @@ async function describeFile(
   );
   await writeOutput(
     names.footprints,
-    encoder.encode(await drawFootprints(info, out, cellSet, shown, displays)),
+    encoder.encode(await drawFootprints(info, out, cellSet, shown, shapes)),
   );
   await writeOutput(
     names.events,

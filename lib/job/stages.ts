@@ -26,6 +26,7 @@ import { describeFile, writeMetadata } from './finalize.js';
 import { allOutputNames, cellSetOutputName, eventSetOutputName, METADATA_NAME } from './outputs.js';
 import type { JobOptions, ToolParams } from './params.js';
 import { type JobPlan, type PlanLimits, planJob, type WorkItem } from './plan.js';
+import type { Outline } from './previews/footprintsPreview.js';
 import {
   FAILURE_NAME,
   hashingSink,
@@ -39,7 +40,7 @@ import {
   USAGE_NAME,
   unpublish,
 } from './publish.js';
-import { type CellDisplay, writeReportFragment } from './report/fragment.js';
+import { FragmentStream, writeReportFragment } from './report/fragment.js';
 import { stageReport } from './report/page.js';
 import {
   getRecord,
@@ -258,26 +259,30 @@ async function assembleStage(
         throw new InternalError(`chunk record ${key} is missing`, 'MissingRecord');
       return result;
     });
-  // The cells' report parts, as their chunks carried them (deconvolveChunk.ts ChunkResult.displays).
-  const displays = new Map<number, CellDisplay>();
-  // Taken out of the results (a local run holds every chunk's result until it ends), so they
-  // are freed once the fragment is written.
-  const keep = (r: ChunkResult, drop: boolean): ChunkResult => {
+  // The file's part of report.html (report/fragment.ts), written from the report parts each
+  // chunk carries (deconvolveChunk.ts ChunkResult.displays) as the chunk's result comes in; only
+  // the footprint outlines are kept, for the footprints preview.
+  const numChunks = job.plan.items.filter((it) => it.file === file).length;
+  const report = new FragmentStream(job.plan, file, store.workSink(WORK.report(file)), numChunks);
+  const shapes = new Map<number, Outline>();
+  const keep = (r: ChunkResult): ChunkResult => {
+    report.add(r);
     r.displays?.forEach((d, k) => {
-      displays.set(r.cellStart + k, d);
+      if (d.shape !== undefined) shapes.set(r.cellStart + k, d.shape);
     });
-    if (drop) r.displays = undefined;
+    // A local run holds every chunk's result until it ends: the parts are freed here.
+    r.displays = undefined;
     return r;
   };
   // Each chunk's record is read once (assembleFile asks for it per output and for the footers;
   // on S3 each ask would be a GET and a JSON.parse of a record that carries its cells' report parts).
   const read = new Map<number, Promise<ChunkResult>>();
   const tracked: FileChunks = Array.isArray(lookup)
-    ? lookup.map((r) => keep(r, false))
+    ? lookup.map(keep)
     : (chunk) => {
         let result = read.get(chunk);
         if (result === undefined) {
-          result = lookup(chunk).then((r) => keep(r, true));
+          result = lookup(chunk).then(keep);
           read.set(chunk, result);
         }
         return result;
@@ -307,36 +312,38 @@ async function assembleStage(
           staged.push(await stageBytes(store, name, bytes));
         },
         input,
-        displays,
+        shapes,
       );
       await store.putWork(WORK.metadata(file), fragment);
       // Option csv: the file's two CSV exports, read back from its staged outputs.
       if (job.plan.options.csv) staged.push(...(await stageCsvExports(store, job.plan, outputs)));
-      // The file's part of report.html (report/fragment.ts), joined by Finalize.
-      // Streamed: a file of many cells has a fragment of many megabytes.
-      const sink = store.workSink(WORK.report(file));
-      try {
-        await writeReportFragment(
-          job.plan,
-          outputs,
-          {
-            cellSet: await store.workSource(WORK.staged(outputs.cellSetName)),
-            eventSet: await store.workSource(WORK.staged(outputs.eventSetName)),
-            input: store.openInput(job.inputs[file]),
-          },
-          sink,
-          displays,
-        );
-      } catch (error) {
-        await sink.abort();
-        throw error;
-      }
-      displays.clear();
+      // The file's part of report.html, joined by Finalize: streamed as the chunks came in, or
+      // (records of an older run, without report parts) read back from the outputs now.
+      if (report.incomplete) {
+        await report.abort();
+        const sink = store.workSink(WORK.report(file));
+        try {
+          await writeReportFragment(
+            job.plan,
+            outputs,
+            {
+              cellSet: await store.workSource(WORK.staged(outputs.cellSetName)),
+              eventSet: await store.workSource(WORK.staged(outputs.eventSetName)),
+              input: store.openInput(job.inputs[file]),
+            },
+            sink,
+          );
+        } catch (error) {
+          await sink.abort();
+          throw error;
+        }
+      } else await report.finish();
     });
     const record: FileRecord = { outputs, staged };
     await putRecord(store, WORK.fileOutputs(file), record);
     return record;
   } catch (error) {
+    await report.abort().catch(() => {});
     await recordStageError(
       store,
       `file-${file}`,

@@ -16,6 +16,7 @@
  * amplitude q·eventStep. 16 bits of a cell's own range are far finer than a screen pixel.
  */
 import type { ByteSink, ByteSource } from '../../bytes.js';
+import { InternalError } from '../../errors.js';
 import {
   EVENT_PACKET_WORDS,
   eventPacketWords,
@@ -24,8 +25,9 @@ import {
   packetOffset,
 } from '../../isxd/eventPackets.js';
 import type { FileOutputs } from '../assemble.js';
-import { type CellSummary, isDeconvolved } from '../deconvolveChunk.js';
+import { type CellSummary, type ChunkResult, isDeconvolved } from '../deconvolveChunk.js';
 import { forEachEventBlock } from '../eventBlocks.js';
+import { cellSetOutputName, eventSetOutputName } from '../outputs.js';
 import type { CellSetInfo, JobPlan } from '../plan.js';
 import { maskInvalidFrames, ratioSeconds, seriesOffsetSeconds } from '../plan.js';
 import { binExtremes, binOf } from '../previews/bins.js';
@@ -292,20 +294,14 @@ interface FragmentSources {
   input: ByteSource;
 }
 
-/** The cells of a fragment read back from the written outputs and the input (no displays). */
+/** The cells of a fragment read back from the written outputs and the input, in cell order. */
 async function readCells(
   info: CellSetInfo,
   sources: FragmentSources,
   summaries: Map<number, CellSummary>,
-  cells: ReportCell[],
-  cellOf: (
-    cell: number,
-    c: CellSummary | undefined,
-    outcome: ReportCell['outcome'],
-    display: CellDisplay,
-  ) => ReportCell,
   bins: number,
   numEvents: number,
+  onCell: (cell: number, c: CellSummary | undefined, display: CellDisplay) => Promise<void>,
 ): Promise<void> {
   const T = info.numTimes;
   const footprintPixels = info.width * info.height;
@@ -329,15 +325,13 @@ async function readCells(
       const raw = floats(rawBytes, 0, T);
       maskInvalidFrames(info, raw);
       const c = summaries.get(cell);
-      const outcome = c ? outcomeOf(c) : 'skipped';
-      cells.push(
-        cellOf(cell, c, outcome, {
-          outline: halfMaxContour(footprint, info.width, info.height).d,
-          raw: quantise(decimate(raw)),
-          denoised: outcome === 'ok' ? quantise(decimate(denoised)) : null,
-          ...encodeEvents(maxAmp.subarray(cell * bins, (cell + 1) * bins)),
-        }),
-      );
+      const ok = c !== undefined && outcomeOf(c) === 'ok';
+      await onCell(cell, c, {
+        outline: halfMaxContour(footprint, info.width, info.height).d,
+        raw: quantise(decimate(raw)),
+        denoised: ok ? quantise(decimate(denoised)) : null,
+        ...encodeEvents(maxAmp.subarray(cell * bins, (cell + 1) * bins)),
+      });
     }
   }
 }
@@ -345,58 +339,43 @@ async function readCells(
 /** JSON text written to the sink at a time (cells are stringified one by one). */
 const WRITE_CHARS = 1 << 20;
 
-/**
- * The report fragment of one file (JSON bytes, `<` escaped so it can sit inside a script
- * element as it is), in memory.
- */
-async function reportFragment(
-  plan: JobPlan,
-  out: FileOutputs,
-  sources: FragmentSources,
-  /** The cells' {@link CellDisplay}s by cell, when their chunks carried them: nothing is read. */
-  displays?: ReadonlyMap<number, CellDisplay>,
-): Promise<Uint8Array> {
-  const pieces: Uint8Array[] = [];
-  await writeReportFragment(
-    plan,
-    out,
-    sources,
-    {
-      write: async (chunk) => {
-        pieces.push(chunk.slice());
-      },
-      close: async () => {},
-      abort: async () => {},
-    },
-    displays,
-  );
-  return Buffer.concat(pieces);
-}
+/** JSON that can sit inside a script element as it is. */
+const escapeLt = (json: string) => json.replaceAll('<', '\\u003c');
 
-/**
- * {@link reportFragment}'s bytes written to `to` piece by piece (closed at the end), never
- * the whole document at once: `JSON.stringify(fragment)` with `cells` (its last key) written
- * cell by cell, the same bytes.
- */
-async function writeReportFragment(
-  plan: JobPlan,
-  out: FileOutputs,
-  sources: FragmentSources,
-  to: ByteSink,
-  displays?: ReadonlyMap<number, CellDisplay>,
-): Promise<void> {
-  const info = plan.files[out.file];
+/** The fragment's JSON before its cells: '{…,"cells":[' (the cells follow, comma-separated). */
+function fragmentHead(plan: JobPlan, file: number): string {
+  const info = plan.files[file];
   const T = info.numTimes;
   const bins = binsFor(T);
-  const { units } = info;
-  const summaries = new Map(out.cells.map((c) => [c.cell, c]));
-  const cells: ReportCell[] = [];
-  const cellOf = (
-    cell: number,
-    c: CellSummary | undefined,
-    outcome: ReportCell['outcome'],
-    display: CellDisplay,
-  ): ReportCell => ({
+  const fragment: ReportFragment = {
+    version: 1,
+    file,
+    input: info.input,
+    cellSet: cellSetOutputName(file),
+    eventSet: eventSetOutputName(file),
+    numTimes: T,
+    period: ratioSeconds(info.period),
+    offset: seriesOffsetSeconds(plan, file),
+    start: isoTime(ratioSeconds(info.start.secsSinceEpoch)),
+    units: info.units,
+    width: info.width,
+    height: info.height,
+    bins: bins === T ? 1 : bins,
+    cells: [],
+  };
+  // '{…,"cells":[]}' without its closing ']}'.
+  return escapeLt(JSON.stringify(fragment).slice(0, -2));
+}
+
+/** One cell's JSON in the fragment, from its summary (undefined: never deconvolved) and parts. */
+function cellText(
+  info: CellSetInfo,
+  cell: number,
+  c: CellSummary | undefined,
+  display: CellDisplay,
+): string {
+  const outcome = c ? outcomeOf(c) : 'skipped';
+  const reportCell: ReportCell = {
     cell,
     name: info.names[cell],
     status: info.statuses[cell],
@@ -414,46 +393,136 @@ async function writeReportFragment(
     denoised: outcome === 'ok' ? display.denoised : null,
     events: display.events,
     eventStep: display.eventStep,
-  });
-  let precomputed = displays !== undefined;
-  for (let cell = 0; precomputed && cell < info.numCells; cell++)
-    precomputed = displays?.has(cell) === true && summaries.has(cell);
-  if (precomputed && displays !== undefined) {
-    for (let cell = 0; cell < info.numCells; cell++) {
-      const c = summaries.get(cell) as CellSummary;
-      cells.push(cellOf(cell, c, outcomeOf(c), displays.get(cell) as CellDisplay));
-    }
-  } else await readCells(info, sources, summaries, cells, cellOf, bins, out.numEvents);
-  const offsetSeconds = seriesOffsetSeconds(plan, out.file);
-  const fragment: ReportFragment = {
-    version: 1,
-    file: out.file,
-    input: info.input,
-    cellSet: out.cellSetName,
-    eventSet: out.eventSetName,
-    numTimes: T,
-    period: ratioSeconds(info.period),
-    offset: offsetSeconds,
-    start: isoTime(ratioSeconds(info.start.secsSinceEpoch)),
-    units,
-    width: info.width,
-    height: info.height,
-    bins: bins === T ? 1 : bins,
-    cells: [],
   };
+  return escapeLt(JSON.stringify(reportCell));
+}
+
+/**
+ * The report fragment of one file (JSON bytes, `<` escaped so it can sit inside a script
+ * element as it is), in memory, its cells read back from the written outputs and the input.
+ */
+async function reportFragment(
+  plan: JobPlan,
+  out: FileOutputs,
+  sources: FragmentSources,
+): Promise<Uint8Array> {
+  const pieces: Uint8Array[] = [];
+  await writeReportFragment(plan, out, sources, {
+    write: async (chunk) => {
+      pieces.push(chunk.slice());
+    },
+    close: async () => {},
+    abort: async () => {},
+  });
+  return Buffer.concat(pieces);
+}
+
+/**
+ * {@link reportFragment}'s bytes written to `to` piece by piece (closed at the end), never the
+ * whole document at once: {@link fragmentHead}, then the cells read back one by one. Used when
+ * the chunks' records carry no report parts (older runs); {@link FragmentStream} is the usual path.
+ */
+async function writeReportFragment(
+  plan: JobPlan,
+  out: FileOutputs,
+  sources: FragmentSources,
+  to: ByteSink,
+): Promise<void> {
+  const info = plan.files[out.file];
+  const summaries = new Map(out.cells.map((c) => [c.cell, c]));
   const encoder = new TextEncoder();
-  const escapeLt = (json: string) => json.replaceAll('<', '\\u003c');
-  // '{…,"cells":[]}' without its closing ']}'.
-  let text = escapeLt(JSON.stringify(fragment).slice(0, -2));
-  for (let k = 0; k < cells.length; k++) {
-    text += (k === 0 ? '' : ',') + escapeLt(JSON.stringify(cells[k]));
+  let text = fragmentHead(plan, out.file);
+  let first = true;
+  const bins = binsFor(info.numTimes);
+  await readCells(info, sources, summaries, bins, out.numEvents, async (cell, c, display) => {
+    text += (first ? '' : ',') + cellText(info, cell, c, display);
+    first = false;
     if (text.length >= WRITE_CHARS) {
       await to.write(encoder.encode(text));
       text = '';
     }
-  }
+  });
   await to.write(encoder.encode(`${text}]}`));
   await to.close();
+}
+
+/**
+ * A file's fragment written to `to` as its chunks' results arrive, from the report parts they
+ * carry (deconvolveChunk.ts ChunkResult.displays), so that no run holds every cell's parts
+ * (≈ 15 KB a cell) at once: the same bytes as {@link reportFragment}. Results may come in any
+ * order; their cells are written in chunk order. A chunk without parts (a record of an older
+ * run) makes the stream `incomplete`: the caller aborts it and reads the cells back instead.
+ */
+class FragmentStream {
+  /** True once a chunk came without its report parts. */
+  incomplete = false;
+  private readonly info: CellSetInfo;
+  private readonly encoder = new TextEncoder();
+  /** Text of chunks that came before an earlier one. */
+  private readonly waiting = new Map<number, string>();
+  private next = 0;
+  private wroteCell = false;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    plan: JobPlan,
+    file: number,
+    private readonly to: ByteSink,
+    /** The file's chunks are 0 … numChunks − 1. */
+    private readonly numChunks: number,
+  ) {
+    this.info = plan.files[file];
+    this.enqueue(fragmentHead(plan, file));
+  }
+
+  /** Takes one chunk's cells (once per chunk). */
+  add(result: ChunkResult): void {
+    const displays = result.displays;
+    if (this.incomplete) return;
+    if (displays === undefined || displays.length !== result.cellEnd - result.cellStart) {
+      this.incomplete = true;
+      this.waiting.clear();
+      return;
+    }
+    const texts = displays.map((d, k) =>
+      cellText(this.info, result.cellStart + k, result.cells[k], d),
+    );
+    this.waiting.set(result.chunk, texts.join(','));
+    for (let text = this.waiting.get(this.next); text !== undefined; ) {
+      this.waiting.delete(this.next++);
+      if (text !== '') {
+        this.enqueue((this.wroteCell ? ',' : '') + text);
+        this.wroteCell = true;
+      }
+      text = this.waiting.get(this.next);
+    }
+  }
+
+  /** Writes the closing ']}' and closes the sink; every chunk must have been added. */
+  async finish(): Promise<void> {
+    if (this.incomplete || this.next !== this.numChunks) {
+      throw new InternalError(
+        `${this.info.input}: the report fragment holds ${this.next} of its ${this.numChunks} chunks`,
+        'Invariant',
+      );
+    }
+    this.enqueue(']}');
+    await this.writing;
+    await this.to.close();
+  }
+
+  /** Drops what was written. */
+  async abort(): Promise<void> {
+    await this.writing.catch(() => {});
+    await this.to.abort();
+  }
+
+  private enqueue(text: string): void {
+    const bytes = this.encoder.encode(text);
+    this.writing = this.writing.then(() => this.to.write(bytes));
+    // A failed write surfaces in finish(); until then it must not count as unhandled.
+    this.writing.catch(() => {});
+  }
 }
 
 export type { CellDisplay, FragmentSources, QuantisedTrace, ReportCell, ReportFragment };
@@ -463,6 +532,7 @@ export {
   decimate,
   displayTrace,
   envelope,
+  FragmentStream,
   GAP,
   MAX_POINTS,
   NUM_BINS,

@@ -6,12 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../../lib/bytes.js';
+import { InternalError } from '../../../lib/errors.js';
 import { openCellSet, openEventSet } from '../../../lib/isxd/index.js';
 import { REPORT_NAME } from '../../../lib/job/outputs.js';
 import { DEFAULT_JOB_OPTIONS, parseToolParams } from '../../../lib/job/params.js';
 import { binOf, binStart } from '../../../lib/job/previews/bins.js';
 import {
   decimate,
+  FragmentStream,
   GAP,
   MAX_POINTS,
   NUM_BINS,
@@ -206,5 +208,62 @@ describe('report fragment from the chunks', () => {
     await assembleStage(store, job, 0);
     const again = JSON.parse(new TextDecoder().decode(store.work.get(WORK.report(0))!));
     expect(again.cells[0].outline).toBe('M0 0h1');
+  });
+
+  it('is written as the chunks come in, in chunk order whatever their order, or read back when a record has no parts', async () => {
+    // Prepare: 5 cells in chunks of 2 (3 chunks), every chunk run
+    const bytes = await syntheticCellSet({ numCells: 5, numTimes: 3000, seed: 9 });
+    const source = memorySource('in0.isxd', bytes);
+    const store = memoryStore([source]);
+    const job = await planStage(store, {
+      run: { runId: 'stream-run', executionId: 'local:stream', account: 'test' },
+      inputs: ['in0.isxd'],
+      params: parseToolParams({}),
+      options: DEFAULT_JOB_OPTIONS,
+      limits: { maxCellsPerChunk: 2 },
+      existsHint: 'pass --overwrite',
+    });
+    expect(job.plan.items).toHaveLength(3);
+    const results = [];
+    for (const item of job.plan.items) results.push(await chunkStage(store, job, item));
+    const record = await assembleStage(store, job, 0);
+    const joined = Buffer.from(store.work.get(WORK.report(0))!);
+    const written: Uint8Array[] = [];
+    const sink = {
+      write: async (b: Uint8Array) => {
+        written.push(b.slice());
+      },
+      close: async () => {},
+      abort: async () => {
+        written.length = 0;
+      },
+    };
+    // Act: the chunks' results in reverse order
+    const stream = new FragmentStream(job.plan, 0, sink, 3);
+    for (const r of structuredClone(results).reverse()) stream.add(r);
+    await stream.finish();
+    // Assess: the bytes Assemble wrote, which are those read back from the outputs
+    expect(Buffer.concat(written).equals(joined)).toBe(true);
+    const readBack = await reportFragment(job.plan, record.outputs, {
+      cellSet: memorySource('out', store.work.get(WORK.staged(record.outputs.cellSetName))!),
+      eventSet: memorySource('ev', store.work.get(WORK.staged(record.outputs.eventSetName))!),
+      input: source,
+    });
+    expect(joined.equals(Buffer.from(readBack))).toBe(true);
+    // and finishing before every chunk came is our fault, not the user's
+    const early = new FragmentStream(job.plan, 0, sink, 3);
+    early.add(structuredClone(results[0]));
+    await expect(early.finish()).rejects.toBeInstanceOf(InternalError);
+    // and a record without report parts (an older run's): Assemble reads the cells back, same bytes
+    const key = WORK.chunkResult(0, 1);
+    const chunk = JSON.parse(new TextDecoder().decode(store.work.get(key)!));
+    chunk.displays = undefined;
+    store.work.set(key, new TextEncoder().encode(JSON.stringify(chunk)));
+    const partial = new FragmentStream(job.plan, 0, sink, 3);
+    partial.add(chunk);
+    expect(partial.incomplete).toBe(true);
+    store.work.delete(WORK.report(0));
+    await assembleStage(store, job, 0);
+    expect(Buffer.from(store.work.get(WORK.report(0))!).equals(joined)).toBe(true);
   });
 });
