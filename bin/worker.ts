@@ -10,6 +10,7 @@ import type { ChunkResult } from '../lib/job/deconvolveChunk.js';
 import type { WorkItem } from '../lib/job/plan.js';
 import { chunkStage, type JobRecord } from '../lib/job/stages.js';
 import type { JobStore } from '../lib/job/store.js';
+import { warmUpEngine } from '../lib/job/warmUp.js';
 import { fileJobStore } from './fileStore.js';
 
 /** Messages the main thread sends. */
@@ -53,6 +54,9 @@ function serializeError(err: unknown): WorkerError {
 
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
+  // While the main thread plans: the solver compiled before the first chunk arrives (the
+  // defaults' path; warmUp.ts). A message that comes meanwhile waits for it.
+  warmUpEngine({});
   let state: { job: JobRecord; store: JobStore } | null = null;
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {
