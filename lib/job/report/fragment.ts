@@ -141,7 +141,9 @@ function base64(words: Uint16Array): string {
 function quantise(points: Float64Array): QuantisedTrace | null {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (const v of points) {
+  // Index loops: `for … of` over a typed array costs V8 about 3× here.
+  for (let i = 0; i < points.length; i++) {
+    const v = points[i];
     if (!Number.isFinite(v)) continue;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
@@ -201,7 +203,8 @@ async function binnedEvents(
 function encodeEvents(maxAmp: Float32Array): { events: string; eventStep: number } {
   let top = 0;
   let count = 0;
-  for (const a of maxAmp) {
+  for (let b = 0; b < maxAmp.length; b++) {
+    const a = maxAmp[b];
     if (a > 0) count++;
     if (a > top) top = a;
   }
