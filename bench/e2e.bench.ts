@@ -21,7 +21,7 @@
  * + an isxd reader/writer, per-trace loop 5.30 s in the anchor table) measured side by side with
  * this project on the 2-core VM (issue 14: 6.8–7.2 s; the fastest is used). The VM's speed drifts
  * with its neighbours' load by up to 2×, so the bench re-times a fixed reference workload in the
- * same run ({@link referencePass}: one float32 O(T) pass over set A's 200 traces, the AR(1)
+ * same run (report.ts referencePass: one float32 O(T) pass over set A's 200 traces, the AR(1)
  * residual energy, single-threaded as CaImAn is) and scales CaImAn's time by how much slower
  * (or faster) the reference runs now than on the calibration day:
  *
@@ -47,21 +47,13 @@ import { fileURLToPath } from 'node:url';
 import { fileSink } from '../bin/fileSource.js';
 import { createCellSetWriter } from '../lib/isxd/index.js';
 import { genBenchTraces } from '../test/helpers/genData.js';
+import { machineFactor, timeReference } from './report.js';
 
 const T = 36_000;
 /** Child runs per set (C: one); the fastest is reported (every run's wall time and RSS are printed). */
 const RUNS = 3;
 /** CaImAn + isxd reader/writer on set A, whole process, the fastest measured (issue 14). */
 const CAIMAN_PIPELINE_S = 6.8;
-/**
- * {@link referencePass} on set A's traces, fastest round, measured by this bench on the 2-core
- * development VM on 2026-12-02 (the calibration day; see the module doc).
- */
-const REFERENCE_CALIBRATION_S = 0.0083;
-const REFERENCE_DATE = '2026-12-02';
-/** Reference rounds per timing block; each round is REFERENCE_PASSES passes. */
-const REFERENCE_ROUNDS = 15;
-const REFERENCE_PASSES = 3;
 /** Start-up timings per command (alternating). */
 const STARTUP_RUNS = 10;
 
@@ -124,37 +116,6 @@ async function writeSet(
     await writer.addCell(footprint, traces[i % traces.length]);
   }
   await writer.finish();
-}
-
-/**
- * The fixed reference workload: Σ (y_t − 0.95·y_{t−1})² over every trace, one float32 O(T)
- * pass (float64 accumulation), the shape of CaImAn's per-frame work. Never change it: its
- * calibration time would no longer hold.
- */
-function referencePass(traces: Float32Array[]): number {
-  let acc = 0;
-  for (const y of traces) {
-    let prev = y[0];
-    for (let t = 1; t < y.length; t++) {
-      const r = y[t] - 0.95 * prev;
-      acc += r * r;
-      prev = y[t];
-    }
-  }
-  return acc;
-}
-
-/** Seconds per {@link referencePass}, each round's mean over its passes; every round. */
-function timeReference(traces: Float32Array[]): number[] {
-  const rounds: number[] = [];
-  let sink = 0;
-  for (let i = 0; i < REFERENCE_ROUNDS; i++) {
-    const t0 = performance.now();
-    for (let k = 0; k < REFERENCE_PASSES; k++) sink += referencePass(traces);
-    rounds.push((performance.now() - t0) / 1000 / REFERENCE_PASSES);
-  }
-  if (!Number.isFinite(sink)) throw new Error('reference pass diverged');
-  return rounds;
 }
 
 function runChild(input: string, out: string, extra: string[] = []): Run | null {
@@ -306,11 +267,10 @@ async function bench(): Promise<void> {
     const results = new Map<string, Run[]>();
     for (const s of sets) results.set(s.key, runSet(s, dir));
     const refAfter = timeReference(traces);
-    const ref = Math.min(...refBefore, ...refAfter);
-    const scale = ref / REFERENCE_CALIBRATION_S;
+    const { factor: scale, line } = machineFactor([...refBefore, ...refAfter]);
     const caiman = CAIMAN_PIPELINE_S * scale;
     console.log(
-      `reference pass (fixed float32 O(T) kernel over set A's traces): ${(1000 * ref).toFixed(2)} ms now (fastest of ${2 * REFERENCE_ROUNDS} rounds; before the runs ${(1000 * Math.min(...refBefore)).toFixed(2)}, after ${(1000 * Math.min(...refAfter)).toFixed(2)} ms) vs ${(1000 * REFERENCE_CALIBRATION_S).toFixed(2)} ms on ${REFERENCE_DATE}: machine speed factor ${scale.toFixed(2)}`,
+      `${line} (before the runs ${(1000 * Math.min(...refBefore)).toFixed(2)}, after ${(1000 * Math.min(...refAfter)).toFixed(2)} ms)`,
     );
     console.log(
       `CaImAn's pipeline on set A, scaled to now: ${CAIMAN_PIPELINE_S} s × ${scale.toFixed(2)} = ${s2(caiman)} s`,
